@@ -1,0 +1,1 @@
+//! Bounded CRLF line reader with idle timeout. STUB.

@@ -1,0 +1,1 @@
+//! rustls server configuration from `<cert_dir>/<server>[-<ip>].pem`. STUB.
