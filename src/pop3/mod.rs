@@ -1,1 +1,231 @@
-//! POP3 server (RFC 1939, 2449, 5034, 2595). STUB.
+//! POP3 server (ipop3d): RFC 1939 with CAPA and response codes (RFC 2449,
+//! RFC 3206), AUTH (RFC 5034) and STLS (RFC 2595), on the user's mbox spool.
+//!
+//! - [`command`]  — command lines → typed [`command::Command`] (no I/O)
+//! - [`reply`]    — every byte sent: `+OK`/`-ERR [code]`, dot-stuffing, TOP cut
+//! - [`session`]  — AUTHORIZATION → TRANSACTION → UPDATE state machine
+//! - [`maildrop`] — the maildrop as POP3 sees it; mbox and in-memory versions
+//!
+//! The session talks to the world through two narrow traits defined here:
+//! [`Transport`] (the connection: lines in, replies out, STLS) and
+//! [`Backend`] (password check, login delay, privilege drop + opening the
+//! maildrop). Production uses [`ConnTransport`] over `io::Conn` and
+//! [`SystemBackend`] over `auth::` and `store::mbox`; transcript tests use
+//! scripted ones (tests/pop3_transcript.rs), so no test authenticator is
+//! compiled into the binary.
+//!
+//! PREAUTH (shared/DESIGN.md): when fd 0 is not a socket and the process is
+//! not root (`ssh host ipop3d`), the invoking user is accepted: USER/PASS
+//! or AUTH with that user's name succeed without a password check, any
+//! other name fails. Not done: APOP (no plaintext secrets are stored), the
+//! RFC 2449 LOGIN-DELAY and EXPIRE other than NEVER.
+
+pub mod command;
+pub mod maildrop;
+pub mod reply;
+pub mod session;
+
+use crate::auth::{Account, AuthError};
+use crate::config::{Config, PlaintextAuth};
+use crate::io::{Conn, ReadLine};
+use crate::store::{ErrorKind, StoreError};
+use maildrop::{Maildrop, MboxMaildrop};
+use session::{Outcome, Session};
+use std::io;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The parts of [`Config`] a POP3 session uses, so tests can build one
+/// without a configuration file.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Shown in the greeting and goodbye.
+    pub hostname: String,
+    /// `plaintext_auth = yes`: USER/PASS and AUTH PLAIN/LOGIN without TLS.
+    pub plaintext_auth_always: bool,
+    /// Failed logins before the connection is closed (at least 1).
+    pub max_auth_failures: u32,
+    /// PREAUTH: the invoking user, when fd 0 is not a socket and not root.
+    pub preauth: Option<Account>,
+}
+
+impl Settings {
+    pub fn from_config(cfg: &Config) -> Settings {
+        Settings {
+            hostname: cfg.hostname.clone(),
+            plaintext_auth_always: cfg.plaintext_auth == PlaintextAuth::Yes,
+            max_auth_failures: cfg.max_auth_failures.max(1),
+            preauth: None,
+        }
+    }
+}
+
+/// The connection as a POP3 session needs it.
+pub trait Transport {
+    /// One line of at most `max` bytes (idle timeout applies).
+    fn read_line(&mut self, max: usize) -> io::Result<ReadLine>;
+    /// Write and flush one batch of replies.
+    fn send(&mut self, buf: &[u8]) -> io::Result<()>;
+    /// Input already received but not yet read (pipelining).
+    fn has_buffered(&self) -> bool;
+    /// The connection is encrypted.
+    fn is_tls(&self) -> bool;
+    /// A certificate is configured, so STLS can be offered.
+    fn tls_available(&self) -> bool;
+    /// Handshake now; plaintext input buffered before it is discarded.
+    fn start_tls(&mut self) -> io::Result<()>;
+    /// `TLSv1.3/TLS13_AES_256_GCM_SHA384` for the login line.
+    fn tls_summary(&self) -> Option<String>;
+    /// Client address for logs and PAM_RHOST.
+    fn peer(&self) -> Option<IpAddr>;
+}
+
+/// Authentication and maildrop access as a POP3 session needs them.
+pub trait Backend {
+    /// Check a password (the caller wipes it).
+    fn authenticate(&mut self, user: &str, password: &[u8], peer: Option<IpAddr>) -> Result<Account, AuthError>;
+    /// Wait after a failed login (`login_delay`).
+    fn delay_after_failure(&mut self);
+    /// Become `account` (when root) and open its maildrop exclusively.
+    fn open_maildrop(&mut self, account: &Account) -> Result<Box<dyn Maildrop>, StoreError>;
+}
+
+/// [`Transport`] over the real connection.
+pub struct ConnTransport<'c> {
+    pub conn: &'c mut Conn,
+    /// Server TLS configuration when a certificate was found (enables STLS).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Transport for ConnTransport<'_> {
+    fn read_line(&mut self, max: usize) -> io::Result<ReadLine> {
+        self.conn.read_line(max)
+    }
+    fn send(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.conn.send(buf)
+    }
+    fn has_buffered(&self) -> bool {
+        self.conn.has_buffered()
+    }
+    fn is_tls(&self) -> bool {
+        self.conn.tls().is_some()
+    }
+    fn tls_available(&self) -> bool {
+        self.tls.is_some()
+    }
+    fn start_tls(&mut self) -> io::Result<()> {
+        match &self.tls {
+            Some(cfg) => self.conn.start_tls(cfg.clone()),
+            None => Err(io::Error::other("no TLS configuration")),
+        }
+    }
+    fn tls_summary(&self) -> Option<String> {
+        self.conn.tls().map(|t| format!("{}/{}", t.version, t.cipher))
+    }
+    fn peer(&self) -> Option<IpAddr> {
+        self.conn.peer_addr().map(|a| a.ip())
+    }
+}
+
+/// [`Backend`] over `auth::` and `store::mbox`.
+pub struct SystemBackend<'c> {
+    pub cfg: &'c Config,
+}
+
+impl Backend for SystemBackend<'_> {
+    fn authenticate(&mut self, user: &str, password: &[u8], peer: Option<IpAddr>) -> Result<Account, AuthError> {
+        crate::auth::authenticate(self.cfg, user, password, peer)
+    }
+    fn delay_after_failure(&mut self) {
+        std::thread::sleep(Duration::from_secs(self.cfg.login_delay));
+    }
+    fn open_maildrop(&mut self, account: &Account) -> Result<Box<dyn Maildrop>, StoreError> {
+        if nix::unistd::geteuid().is_root() {
+            // The privilege drop lands with the auth helper's
+            // auth::privilege; until then root never touches user mail.
+            return Err(StoreError::new(ErrorKind::Permission, "privilege drop not available"));
+        }
+        if nix::unistd::getuid().as_raw() != account.uid {
+            return Err(StoreError::new(ErrorKind::Permission, "account uid differs from process uid"));
+        }
+        let path = expand_path(&self.cfg.inbox, account);
+        Ok(Box::new(MboxMaildrop::open(&path)?))
+    }
+}
+
+/// `%u` → user, `%h` → home, `%%` → `%` in a path template (DESIGN.md).
+pub fn expand_path(template: &str, account: &Account) -> PathBuf {
+    let mut s = String::with_capacity(template.len() + 16);
+    let mut chars = template.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            s.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('u') => s.push_str(&account.user),
+            Some('h') => s.push_str(&account.home.to_string_lossy()),
+            Some('%') => s.push('%'),
+            Some(o) => {
+                s.push('%');
+                s.push(o);
+            }
+            None => s.push('%'),
+        }
+    }
+    PathBuf::from(s)
+}
+
+/// The invoking user for PREAUTH: fd 0 is not a socket and we are not root.
+pub fn preauth_account() -> Option<Account> {
+    if nix::unistd::getuid().is_root() || stdin_is_socket() {
+        return None;
+    }
+    let user = nix::unistd::User::from_uid(nix::unistd::getuid()).ok()??;
+    Some(Account { user: user.name, uid: user.uid.as_raw(), gid: user.gid.as_raw(), home: user.dir, virtual_user: false })
+}
+
+fn stdin_is_socket() -> bool {
+    // SAFETY: fstat on fd 0 with a zeroed, owned stat buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::fstat(0, &mut st) };
+    rc == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK
+}
+
+/// Serve one POP3 connection; `tls` is the server TLS configuration when a
+/// certificate exists (implicit TLS, if wanted, was started by the caller).
+pub fn serve(cfg: &Config, conn: &mut Conn, tls: Option<Arc<rustls::ServerConfig>>) -> ExitCode {
+    conn.set_idle_timeout(Duration::from_secs(cfg.idle_timeout));
+    let mut settings = Settings::from_config(cfg);
+    settings.preauth = preauth_account();
+    let mut transport = ConnTransport { conn, tls };
+    let mut backend = SystemBackend { cfg };
+    let outcome = Session::new(&mut transport, &mut backend, &settings).run();
+    match outcome {
+        Outcome::Quit | Outcome::Eof | Outcome::Timeout => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expand() {
+        let a = Account { user: "alice".into(), uid: 1, gid: 1, home: "/home/alice".into(), virtual_user: false };
+        let cases = [
+            ("/var/mail/%u", "/var/mail/alice"),
+            ("%h/mbox", "/home/alice/mbox"),
+            ("/x/%%u", "/x/%u"),
+            ("/x/%q", "/x/%q"),
+            ("/x/%", "/x/%"),
+        ];
+        for (t, want) in cases {
+            assert_eq!(expand_path(t, &a), PathBuf::from(want), "{}", t);
+        }
+    }
+}
