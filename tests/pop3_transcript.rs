@@ -12,11 +12,13 @@
 //!                      max_auth_failures=N | in_use | fail_commit | peer=none
 //! message: UID         starts a message of the in-memory maildrop
 //! M: text              one message line (CRLF appended); escapes below
+//! MR: N text           the message line repeated N times
 //! C: text              client line (CRLF appended); consecutive C: = one write
 //! C- text              client bytes without CRLF
 //! R: N text            client write of `text` repeated N times (no CRLF)
 //! T:                   the client stays silent until the idle timeout
 //! S: text              expected server line (CRLF appended)
+//! SR: N text           the expected line repeated N times
 //! L: text              a log line containing text must appear (in order)
 //! commit: dele=1,2 seen=3 | commit: none     what QUIT gave the maildrop
 //! outcome: Quit        how the session must end
@@ -246,7 +248,7 @@ fn parse_transcript(text: &str) -> Result<Transcript, String> {
         if raw.trim().is_empty() || raw.starts_with('#') {
             continue;
         }
-        let (tag, rest) = match raw.find(|c| c == ':' || c == '-') {
+        let (tag, rest) = match raw.find([':', '-']) {
             Some(p) => (&raw[..=p], raw[p + 1..].strip_prefix(' ').unwrap_or(&raw[p + 1..])),
             None => return Err(err(format!("no directive: {raw}"))),
         };
@@ -275,6 +277,19 @@ fn parse_transcript(text: &str) -> Result<Transcript, String> {
                 flush_chunk(&mut t, &mut current);
                 t.expected.extend_from_slice(&unescape(rest).map_err(err)?);
                 t.expected.extend_from_slice(b"\r\n");
+            }
+            "MR:" | "SR:" => {
+                let (n, line) = rest.split_once(' ').ok_or_else(|| err("MR:/SR: N text".into()))?;
+                let n: usize = n.parse().map_err(|_| err("bad count".into()))?;
+                let mut line = unescape(line).map_err(err)?;
+                line.extend_from_slice(b"\r\n");
+                if tag == "SR:" {
+                    flush_chunk(&mut t, &mut current);
+                    t.expected.extend_from_slice(&line.repeat(n));
+                } else {
+                    let m = t.messages.last_mut().ok_or_else(|| err("MR: before message:".into()))?;
+                    m.1.extend_from_slice(&line.repeat(n));
+                }
             }
             "L:" => t.logs.push(rest.to_string()),
             "M:" => {

@@ -32,6 +32,20 @@ impl Code {
     }
 }
 
+/// Line state of a message being dot-stuffed in pieces.
+#[derive(Debug)]
+pub struct Stuffer {
+    at_line_start: bool,
+    prev: u8,
+    any: bool,
+}
+
+impl Default for Stuffer {
+    fn default() -> Stuffer {
+        Stuffer { at_line_start: true, prev: 0, any: false }
+    }
+}
+
 /// Pending output of the session.
 #[derive(Default, Debug)]
 pub struct Replies {
@@ -74,21 +88,32 @@ impl Replies {
     /// Message data, dot-stuffed, with every line ended by CRLF (a bare LF
     /// becomes CRLF; a missing final line end is added).
     pub fn stuffed(&mut self, data: &[u8]) {
-        let mut at_line_start = true;
-        let mut prev = 0u8;
+        let mut st = Stuffer::default();
+        self.stuff_part(&mut st, data);
+        self.stuff_finish(&st);
+    }
+
+    /// One piece of a message being dot-stuffed; `st` carries the line
+    /// state across pieces so a large message can be sent in parts.
+    pub fn stuff_part(&mut self, st: &mut Stuffer, data: &[u8]) {
         self.buf.reserve(data.len() + data.len() / 64 + 4);
         for &b in data {
-            if at_line_start && b == b'.' {
+            if st.at_line_start && b == b'.' {
                 self.buf.push(b'.');
             }
-            if b == b'\n' && prev != b'\r' {
+            if b == b'\n' && st.prev != b'\r' {
                 self.buf.push(b'\r');
             }
             self.buf.push(b);
-            at_line_start = b == b'\n';
-            prev = b;
+            st.at_line_start = b == b'\n';
+            st.prev = b;
+            st.any = true;
         }
-        if !data.is_empty() && !at_line_start {
+    }
+
+    /// Ends the last line of a stuffed message if it had no line end.
+    pub fn stuff_finish(&mut self, st: &Stuffer) {
+        if st.any && !st.at_line_start {
             self.buf.extend_from_slice(b"\r\n");
         }
     }
@@ -191,6 +216,15 @@ mod tests {
             let mut r = Replies::default();
             r.stuffed(input);
             assert_eq!(r.take(), *want, "input {:?}", String::from_utf8_lossy(input));
+            // The same in pieces of every size: state must carry over.
+            for piece in 1..=4 {
+                let mut st = Stuffer::default();
+                for part in input.chunks(piece) {
+                    r.stuff_part(&mut st, part);
+                }
+                r.stuff_finish(&st);
+                assert_eq!(r.take(), *want, "input {:?} piece {}", String::from_utf8_lossy(input), piece);
+            }
         }
     }
 

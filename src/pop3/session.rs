@@ -18,7 +18,7 @@
 
 use super::command::{parse_command, Command};
 use super::maildrop::Maildrop;
-use super::reply::{top_slice, Code, Replies};
+use super::reply::{top_slice, Code, Replies, Stuffer};
 use super::{Backend, Settings, Transport};
 use crate::auth::{Account, AuthError};
 use crate::io::ReadLine;
@@ -526,17 +526,27 @@ impl<'a> Session<'a> {
             self.out.err(Some(Code::SysTemp), "Unable to read message");
             return Flow::Continue;
         }
-        match top {
+        let body = match top {
             None => {
                 tx.retrieved[i] = true;
                 self.out.ok(&format!("{} octets", data.len()));
-                self.out.stuffed(&data);
+                &data[..]
             }
             Some(lines) => {
                 self.out.ok("");
-                self.out.stuffed(top_slice(&data, lines));
+                top_slice(&data, lines)
+            }
+        };
+        // In parts, so the reply buffer never holds a second copy of a
+        // large message.
+        let mut st = Stuffer::default();
+        for part in body.chunks(FLUSH_AT) {
+            self.out.stuff_part(&mut st, part);
+            if self.out.len() >= FLUSH_AT && self.flush().is_err() {
+                return Flow::Close(Outcome::IoError);
             }
         }
+        self.out.stuff_finish(&st);
         self.out.end();
         Flow::Continue
     }
