@@ -626,7 +626,8 @@ mod tests {
 
     #[test]
     fn plain_messages() {
-        let cases: &[(&[u8], Option<(&str, &[u8])>)] = &[
+        type Case<'a> = (&'a [u8], Option<(&'a str, &'a [u8])>);
+        let cases: &[Case] = &[
             (b"\0alice\0secret", Some(("alice", b"secret"))),
             (b"alice\0alice\0se cret", Some(("alice", b"se cret"))),
             (b"bob\0alice\0secret", None),

@@ -1,0 +1,171 @@
+"""ipop3d against Python's poplib and raw sockets, started as inetd does
+(socat ``EXEC:...,nofork``): pop3s and STLS logins, byte-identical
+retrieval (``From `` body lines, NUL, 8-bit), DELE applied only by QUIT,
+stable UIDL, Status: R after RETR, the [IN-USE] session lock, STLS
+injection, plaintext refused before TLS, and bad input (issue 4)."""
+
+import hashlib
+import poplib
+import re
+import socket
+import ssl
+import threading
+
+import pytest
+
+from conftest import ALICE_PASSWORD, make_message, read_until
+
+
+def tls_context(sandbox):
+    ctx = ssl.create_default_context(cafile=str(sandbox.ca))
+    ctx.check_hostname = False  # the certificate names localhost / 127.0.0.1
+    return ctx
+
+
+def pop3s(sandbox, lst):
+    return poplib.POP3_SSL(lst.host, lst.port, context=tls_context(sandbox), timeout=20)
+
+
+def login(sandbox, lst):
+    p = pop3s(sandbox, lst)
+    p.user("alice")
+    p.pass_(ALICE_PASSWORD)
+    return p
+
+
+def retr_bytes(p, n):
+    """RETR n as the exact bytes of the message (poplib undoes dot-stuffing
+    and strips CRLF)."""
+    _, lines, octets = p.retr(n)
+    data = b"".join(line + b"\r\n" for line in lines)
+    return data, octets
+
+
+TRICKY = [
+    make_message(subject="from lines", body="From here on\r\n>From quoted\r\n>>From twice\r\nend\r\n"),
+    make_message(subject="dots", body=".\r\n..\r\n.leading\r\n"),
+    make_message(subject="binary", body="nul\x00byte\r\n8bit \u00e9\u00fc\r\n"),
+]
+
+
+def deliver_tricky(sandbox):
+    msgs = sandbox.deliver_many(2)
+    for m in TRICKY:
+        sandbox.deliver(m)
+    return msgs + TRICKY
+
+
+def test_pop3s_retrieves_byte_identical(sandbox, inetd):
+    msgs = deliver_tricky(sandbox)
+    lst = inetd.start("ipop3d", "-s")
+    p = login(sandbox, lst)
+    count, size = p.stat()
+    assert count == len(msgs)
+    _, listing, _ = p.list()
+    sizes = [int(l.split()[1]) for l in listing]
+    assert sum(sizes) == size
+    for i, want in enumerate(msgs, 1):
+        got, _ = retr_bytes(p, i)
+        assert hashlib.sha256(got).hexdigest() == hashlib.sha256(want).hexdigest(), (i, got, want)
+        assert len(got) == sizes[i - 1]
+    assert p.quit().startswith(b"+OK")
+    assert re.search(r"Login user=alice host=\[127\.0\.0\.1\] nmsgs=5", sandbox.log_text())
+    assert ALICE_PASSWORD not in sandbox.log_text()
+
+
+def test_dele_applied_only_by_quit(sandbox, inetd):
+    sandbox.deliver_many(3)
+    lst = inetd.start("ipop3d", "-s")
+    p = login(sandbox, lst)
+    p.dele(1)
+    p.sock.close()  # dropped connection: nothing deleted
+    p = login(sandbox, lst)
+    assert p.stat()[0] == 3
+    p.dele(2)
+    p.quit()
+    p = login(sandbox, lst)
+    assert p.stat()[0] == 2
+    subjects = [retr_bytes(p, i)[0] for i in (1, 2)]
+    assert b"Subject: message 1" in subjects[0] and b"Subject: message 3" in subjects[1]
+    p.quit()
+    assert re.search(r"Update user=alice .*nmsgs=2 ndele=1", sandbox.log_text())
+
+
+def test_uidl_stable_and_seen_written(sandbox, inetd):
+    sandbox.deliver_many(3)
+    lst = inetd.start("ipop3d", "-s")
+    p = login(sandbox, lst)
+    first = p.uidl()[1]
+    retr_bytes(p, 2)
+    p.quit()
+    p = login(sandbox, lst)
+    assert p.uidl()[1] == first
+    p.quit()
+    uids = [l.split()[1] for l in first]
+    assert len(set(uids)) == 3 and all(re.fullmatch(rb"[0-9a-f]{16}", u) for u in uids)
+    entries = sandbox.inbox().read_bytes().split(b"\n\nFrom ")
+    status = {}
+    for e in entries:
+        m = re.search(rb"^Subject: message (\d)", e, re.M)
+        if m:
+            st = re.search(rb"^Status: (\w*)", e, re.M)
+            status[int(m.group(1))] = st.group(1) if st else b""
+    assert b"R" in status[2], status
+    assert b"R" not in status[1] and b"R" not in status[3], status
+
+
+def test_stls_then_login(sandbox, inetd):
+    sandbox.deliver_many(1)
+    lst = inetd.start("ipop3d")
+    p = poplib.POP3(lst.host, lst.port, timeout=20)
+    caps = p.capa()
+    assert "STLS" in caps and "USER" not in caps and "SASL" not in caps
+    with pytest.raises(poplib.error_proto, match=r"\[AUTH\]"):
+        p.user("alice")
+    p.stls(context=tls_context(sandbox))
+    caps = p.capa()
+    assert "USER" in caps and "STLS" not in caps
+    assert caps["SASL"] == ["PLAIN", "LOGIN"]
+    p.user("alice")
+    p.pass_(ALICE_PASSWORD)
+    assert p.stat()[0] == 1
+    p.quit()
+
+
+def test_stls_injection_not_answered_inside_tls(sandbox, inetd):
+    lst = inetd.start("ipop3d")
+    with lst.connect() as s:
+        assert read_until(s, b"\r\n").startswith(b"+OK")
+        s.sendall(b"STLS\r\nCAPA\r\n")
+        assert read_until(s, b"\r\n").startswith(b"+OK")
+        t = tls_context(sandbox).wrap_socket(s)
+        t.sendall(b"QUIT\r\n")
+        reply = read_until(t, b"\r\n")
+        assert reply.startswith(b"+OK") and b"signing off" in reply, reply
+
+
+def test_second_session_in_use(sandbox, inetd):
+    sandbox.deliver_many(1)
+    lst = inetd.start("ipop3d", "-s")
+    p = login(sandbox, lst)
+    q = pop3s(sandbox, lst)
+    q.user("alice")
+    with pytest.raises(poplib.error_proto, match=r"\[IN-USE\]"):
+        q.pass_(ALICE_PASSWORD)
+    p.quit()
+
+
+def test_wrong_password_and_bad_input(sandbox, inetd):
+    lst = inetd.start("ipop3d", "-s")
+    p = pop3s(sandbox, lst)
+    p.user("alice")
+    with pytest.raises(poplib.error_proto, match=r"\[AUTH\]"):
+        p.pass_("not-the-password")
+    t = p.sock
+    t.sendall(b"x" * (10 * 1024 * 1024) + b"\r\n")
+    assert read_until(t, b"\r\n") == b"-ERR Line too long\r\n"
+    for cmd, want in [(b"LIST 0", b"-ERR"), (b"\x00\xff garbage", b"-ERR Unknown command"),
+                      (b"QUIT", b"+OK")]:
+        t.sendall(cmd + b"\r\n")
+        assert read_until(t, b"\r\n").startswith(want)
+    assert "not-the-password" not in sandbox.log_text()
