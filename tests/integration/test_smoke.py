@@ -1,0 +1,94 @@
+"""Smoke tests: the binaries start, and the harness itself does what the
+protocol tests rely on (sandbox layout, mbox delivery, the inetd contract of
+socat ``nofork`` and of a private xinetd: the TCP socket itself on fd 0/1)."""
+
+import os
+import re
+import sys
+import tomllib
+
+import pytest
+
+from conftest import (ALICE_PASSWORD, PROGRAMS, ROOT, is_stub, make_message,
+                      read_until)
+
+VERSION = tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_version_flag(postern_bin, program):
+    import subprocess
+    path = postern_bin(program)
+    if is_stub(path):
+        pytest.xfail(f"{program} is still the skeleton's empty main")
+    out = subprocess.run([str(path), "-V"], capture_output=True, text=True, timeout=10,
+                         stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out
+    assert VERSION in out.stdout, out.stdout
+
+
+def test_sandbox_has_config_accounts_and_certs(sandbox):
+    conf = sandbox.conf.read_text()
+    for key in ("auth = passwd-file:", "inbox = ", "mail_dir = ", "cert_dir = ", "login_delay = 0"):
+        assert key in conf
+    lines = [l for l in sandbox.passwd_file.read_text().splitlines() if not l.startswith("#")]
+    assert lines[0].startswith(f"alice:{{PLAIN}}{ALICE_PASSWORD}:{sandbox.uid}:{sandbox.gid}:")
+    assert lines[1].startswith("bob:{SHA512-CRYPT}$6$")
+    for p in ("imapd", "ipop3d", "smtpd", "ipop3d-127.0.0.2"):
+        assert (sandbox.cert_dir / f"{p}.pem").is_file()
+    assert (sandbox.tls / "ca-crl.pem").read_text().count("BEGIN X509 CRL") == 1
+    assert sandbox.home("alice").stat().st_uid == sandbox.uid
+
+
+def test_deliver_writes_valid_mbox(sandbox):
+    sandbox.deliver_many(2)
+    tricky = make_message(subject="quoting", body="From here\r\n>From there\r\nend\r\n")
+    sandbox.deliver(tricky)
+    data = sandbox.inbox().read_bytes()
+    from_lines = re.findall(rb"^From \S+ \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$", data, re.M)
+    assert len(from_lines) == 3
+    assert b"\n>From here\n>>From there\nend\n\n" in data
+    assert b"\r" not in data
+    assert sandbox.inbox().stat().st_uid == sandbox.uid
+    assert not os.path.exists(str(sandbox.inbox()) + ".lock")
+
+
+# A stand-in for a server: reports what it got on fd 0, the way imapd and
+# smtpd will look at it (getsockname -> local port), and its log variable.
+PROBE = r"""
+import os, socket, sys
+s = socket.socket(fileno=os.dup(0))
+host, port = s.getsockname()[:2]
+os.write(1, f"port={port} host={host} args={' '.join(sys.argv[1:])} log={os.environ.get('POSTERN_LOG_FILE')}\r\n".encode())
+"""
+
+
+def probe(sandbox):
+    path = sandbox.root / "probe.py"
+    path.write_text(PROBE)
+    return path
+
+
+def test_inetd_fixture_hands_the_tcp_socket_to_the_child(sandbox, inetd):
+    lst = inetd.start("probe", command=[sys.executable, str(probe(sandbox)), "-s", "-o", "a=b,c"])
+    with lst.connect() as s:
+        line = read_until(s, b"\r\n").decode()
+    assert f"port={lst.port} host=127.0.0.1" in line
+    assert "args=-s -o a=b,c" in line
+    assert f"log={sandbox.log}" in line
+
+
+def test_inetd_fixture_binds_127_0_0_2(sandbox, inetd):
+    lst = inetd.start("probe", host="127.0.0.2", command=[sys.executable, str(probe(sandbox))])
+    with lst.connect() as s:
+        assert "host=127.0.0.2" in read_until(s, b"\r\n").decode()
+
+
+def test_xinetd_fixture_passes_server_args(sandbox, xinetd):
+    lst = xinetd.start("probe", server=sys.executable,
+                       server_args=f"{probe(sandbox)} -c {sandbox.conf} -s")
+    with lst.connect() as s:
+        line = read_until(s, b"\r\n").decode()
+    assert f"port={lst.port}" in line
+    assert f"args=-c {sandbox.conf} -s" in line
+    assert f"log={sandbox.log}" in line
