@@ -156,7 +156,7 @@ def make_message(subject: str = "test", body: str = "hello\r\n",
 def from_line(sender: str = "sender@example.org", when: float | None = None) -> bytes:
     """``From sender ctime-date`` as UW and Dovecot write it (UTC)."""
     t = time.gmtime(when if when is not None else time.time())
-    return f"From {sender} {time.strftime('%a %b %d %H:%M:%S %Y', t)}\n".encode()
+    return f"From {sender} {time.asctime(t)}\n".encode()  # ctime(3): day space-padded
 
 
 def mbox_entry(message: bytes, sender: str = "sender@example.org",
@@ -339,7 +339,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def sandbox(request):
-    root = Path(tempfile.mkdtemp(prefix=f"postern-{request.node.name[:40]}-"))
+    root = Path(tempfile.mkdtemp(prefix=f"postern-test-{request.node.name[:40]}-"))
     sb = _make_sandbox(root)
     yield sb
     failed = any(getattr(request.node, f"rep_{w}", None) is not None
