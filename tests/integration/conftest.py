@@ -232,6 +232,7 @@ class Sandbox:
         """Environment for a server process started by a test."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("POSTERN_")}
         env["POSTERN_LOG_FILE"] = str(self.log)
+        env["POSTERN_LOG_LEVEL"] = os.environ.get("POSTERN_LOG_LEVEL", "debug")
         return env
 
     # configuration ----------------------------------------------------
@@ -445,7 +446,8 @@ class Xinetd:
             server_args = " ".join(["-c", str(conf or self.sb.conf), *args])
         port = port or free_port(host)
         name = f"postern-test-{Path(program).name}-{port}"
-        envs = {"POSTERN_LOG_FILE": str(self.sb.log)} | (env or {})
+        envs = {"POSTERN_LOG_FILE": str(self.sb.log),
+                "POSTERN_LOG_LEVEL": self.sb.env["POSTERN_LOG_LEVEL"]} | (env or {})
         for k, v in envs.items():
             if any(c.isspace() for c in v):
                 raise ValueError(f"xinetd env values cannot hold spaces: {k}={v!r}")
