@@ -8,10 +8,11 @@
 # try/certs (cert_dir), try/passwd (user alice, random password, printed),
 # try/spool/alice (INBOX with a few messages), try/home/alice/mail,
 # try/postern.conf, try/log (server log through POSTERN_LOG_FILE).
+# POSTERN_TRY_DIR=DIR puts the sandbox elsewhere (the tests use that).
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TRY=$ROOT/try
+TRY=${POSTERN_TRY_DIR:-$ROOT/try}
 SETUP_ONLY=no BUILD=yes PROFILE=debug
 for a in "$@"; do
     case $a in
@@ -33,9 +34,14 @@ BIN=${POSTERN_BIN_DIR:-$ROOT/target/$PROFILE}
 
 # ---------------------------------------------------------------- sandbox
 echo "== sandbox in $TRY"
+# only ever delete a directory this script made
+if [ -e "$TRY" ] && [ ! -e "$TRY/.postern-try" ] && [ -n "$(ls -A "$TRY" 2>/dev/null)" ]; then
+    echo "try: $TRY exists and was not made by try.sh; not touching it" >&2; exit 1
+fi
 rm -rf "$TRY"
 mkdir -p "$TRY/spool" "$TRY/home/alice/mail" "$TRY/certs" "$TRY/run"
 chmod 0755 "$TRY"
+: >"$TRY/.postern-try"
 chmod 1777 "$TRY/spool"   # dot-locks for every uid, like a shared /var/mail
 "$ROOT/tests/fixtures/tls/make-certs.sh" "$TRY/pki" >/dev/null
 cp "$TRY"/pki/rsa/*.pem "$TRY/certs/"

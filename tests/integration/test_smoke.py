@@ -4,6 +4,7 @@ socat ``nofork`` and of a private xinetd: the TCP socket itself on fd 0/1)."""
 
 import os
 import re
+import subprocess
 import sys
 import tomllib
 
@@ -17,7 +18,6 @@ VERSION = tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
 
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_version_flag(postern_bin, program):
-    import subprocess
     path = postern_bin(program)
     if is_stub(path):
         pytest.xfail(f"{program} is still the skeleton's empty main")
@@ -92,3 +92,68 @@ def test_xinetd_fixture_passes_server_args(sandbox, xinetd):
     assert f"port={lst.port}" in line
     assert f"args=-c {sandbox.conf} -s" in line
     assert f"log={sandbox.log}" in line
+
+
+def _openssl_verify(*args):
+    return subprocess.run(["openssl", "verify", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("client, error", [
+    ("valid", None),
+    ("revoked", "certificate revoked"),
+    ("expired", "certificate has expired"),
+    ("foreign", "unable to get local issuer certificate"),
+])
+def test_client_certificates_are_what_the_readme_says(client, error):
+    tls = ROOT / "tests" / "fixtures" / "tls"
+    out = _openssl_verify("-crl_check", "-CAfile", str(tls / "ca-crl.pem"),
+                          str(tls / "client" / f"{client}.crt"))
+    if error is None:
+        assert out.returncode == 0, out.stdout + out.stderr
+    else:
+        assert out.returncode != 0 and error in out.stdout + out.stderr
+
+
+def test_server_certificates_chain_and_per_ip_names():
+    tls = ROOT / "tests" / "fixtures" / "tls"
+    for kind in ("rsa", "ecdsa", "ed25519"):
+        for name in ("imapd", "ipop3d", "smtpd", "ipop3d-127.0.0.2"):
+            pem = tls / kind / f"{name}.pem"
+            assert _openssl_verify("-CAfile", str(tls / "ca.pem"), str(pem)).returncode == 0, pem
+            subject = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in", str(pem)],
+                                     capture_output=True, text=True, check=True).stdout
+            assert f"CN = {name}.postern.test" in subject, (pem, subject)
+    assert _openssl_verify("-CAfile", str(tls / "ca.pem"), "-untrusted", str(tls / "intermediate.pem"),
+                           str(tls / "chain" / "imapd.pem")).returncode == 0
+    assert "ENCRYPTED PRIVATE KEY" in (tls / "bad" / "encrypted" / "imapd.pem").read_text()
+
+
+def test_make_certs_regenerates_a_complete_set(tmp_path):
+    script = ROOT / "tests" / "fixtures" / "tls" / "make-certs.sh"
+    subprocess.run([str(script), str(tmp_path)], check=True, capture_output=True, timeout=120)
+    checked_in = sorted(p.relative_to(script.parent) for p in script.parent.rglob("*.pem"))
+    fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.pem"))
+    assert fresh == checked_in
+
+
+def test_try_script_builds_a_usable_sandbox(tmp_path):
+    d = tmp_path / "try"
+    out = subprocess.run([str(ROOT / "scripts" / "try.sh"), "--setup-only", "--no-build"],
+                         env=os.environ | {"POSTERN_TRY_DIR": str(d)},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    password = (d / "password").read_text().strip()
+    assert f"password {password}" in out.stdout and len(password) >= 8
+    assert (d / "passwd").read_text().splitlines()[1].startswith("alice:{SHA512-CRYPT}$6$")
+    conf = (d / "postern.conf").read_text()
+    assert f"auth = passwd-file:{d}/passwd" in conf and f"cert_dir = {d}/certs" in conf
+    assert len(re.findall(rb"^From ", (d / "spool" / "alice").read_bytes(), re.M)) == 3
+    assert (d / "certs" / "imapd.pem").is_file() and (d / "pki" / "ca.pem").is_file()
+    # refuses to wipe a directory it did not make
+    other = tmp_path / "precious"
+    other.mkdir()
+    (other / "keep").write_text("x")
+    out = subprocess.run([str(ROOT / "scripts" / "try.sh"), "--setup-only", "--no-build"],
+                         env=os.environ | {"POSTERN_TRY_DIR": str(other)},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and (other / "keep").exists()
