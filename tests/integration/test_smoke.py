@@ -157,3 +157,14 @@ def test_try_script_builds_a_usable_sandbox(tmp_path):
                          env=os.environ | {"POSTERN_TRY_DIR": str(other)},
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and (other / "keep").exists()
+
+
+def test_cwrap_env_fakes_root_and_the_passwd_database(sandbox, cwrap):
+    env = sandbox.env | cwrap
+    out = subprocess.run(["id", "-u"], env=env, capture_output=True, text=True, timeout=10)
+    assert out.stdout.strip() == "0", out
+    out = subprocess.run(["getent", "passwd", "alice"], env=env, capture_output=True, text=True,
+                         timeout=10)
+    assert out.stdout.startswith(f"alice:x:5000:5000:Alice:{sandbox.home('alice')}:"), out
+    pam = (sandbox.root / "cwrap" / "pam.d" / "pop").read_text()
+    assert "pam_matrix.so passdb=" in pam and os.path.exists(pam.split()[2])
