@@ -32,6 +32,7 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -222,6 +223,16 @@ class Sandbox:
         return self.root / "tls"
     @property
     def ca(self) -> Path: return self.tls / "ca.pem"
+
+    def client_tls(self, client_cert: str | None = None) -> ssl.SSLContext:
+        """Client TLS context trusting the test CA; client_cert = "valid",
+        "revoked", "expired" or "foreign" presents that client certificate.
+        Server certificates name localhost and 127.0.0.1 (127.0.0.2 per-IP)."""
+        ctx = ssl.create_default_context(cafile=str(self.ca))
+        if client_cert:
+            d = self.tls / "client"
+            ctx.load_cert_chain(str(d / f"{client_cert}.crt"), str(d / f"{client_cert}.key"))
+        return ctx
 
     def home(self, user: str = "alice") -> Path: return self.root / "home" / user
     def inbox(self, user: str = "alice") -> Path: return self.spool / user

@@ -4,14 +4,15 @@ socat ``nofork`` and of a private xinetd: the TCP socket itself on fd 0/1)."""
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import tomllib
 
 import pytest
 
-from conftest import (ALICE_PASSWORD, PROGRAMS, ROOT, is_stub, make_message,
-                      read_until)
+from conftest import (ALICE_PASSWORD, PROGRAMS, ROOT, free_port, is_stub, make_message,
+                      read_until, wait_listening)
 
 VERSION = tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
 
@@ -168,3 +169,22 @@ def test_cwrap_env_fakes_root_and_the_passwd_database(sandbox, cwrap):
     assert out.stdout.startswith(f"alice:x:5000:5000:Alice:{sandbox.home('alice')}:"), out
     pam = (sandbox.root / "cwrap" / "pam.d" / "pop").read_text()
     assert "pam_matrix.so passdb=" in pam and os.path.exists(pam.split()[2])
+
+
+def test_client_tls_context_trusts_the_test_ca(sandbox):
+    # a stand-in TLS server (openssl s_server) with the sandbox's imapd certificate
+    port_cmd = ["openssl", "s_server", "-quiet", "-cert",
+                str(sandbox.cert_dir / "imapd.pem"), "-accept"]
+    port = free_port()
+    srv = subprocess.Popen(port_cmd + [f"127.0.0.1:{port}"], stdin=subprocess.PIPE,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening("127.0.0.1", port, srv)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with sandbox.client_tls("valid").wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                assert tls.version() in ("TLSv1.2", "TLSv1.3")
+                cn = dict(x[0] for x in tls.getpeercert()["subject"])["commonName"]
+                assert cn == "imapd.postern.test"
+    finally:
+        srv.kill()
+        srv.wait(5)
