@@ -76,7 +76,15 @@ msg() { # n subject body
     msg 3 "Third message" "Delete me with POP3 DELE or IMAP STORE +FLAGS (\\Deleted) + EXPUNGE."
 } >"$TRY/spool/alice"
 chmod 0600 "$TRY/spool/alice"
-if [ "$(id -u)" = 0 ]; then chown -R "$UID_:$GID_" "$TRY/home/alice" "$TRY/spool/alice"; fi
+if [ "$(id -u)" = 0 ]; then
+    chown -R "$UID_:$GID_" "$TRY/home/alice" "$TRY/spool/alice"
+    # as root the servers switch to uid $UID_, which must reach the sandbox
+    if command -v setpriv >/dev/null &&
+       ! setpriv --reuid "$UID_" --regid "$GID_" --clear-groups test -r "$TRY/spool/alice"; then
+        echo "try: warning: uid $UID_ cannot reach $TRY (a parent directory is not searchable);" >&2
+        echo "try: set POSTERN_TRY_DIR=/tmp/postern-try or chmod o+x the parents" >&2
+    fi
+fi
 
 if [ $SETUP_ONLY = yes ]; then
     echo "sandbox ready (setup only); user alice, password $PASS"
