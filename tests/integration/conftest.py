@@ -317,6 +317,14 @@ class Sandbox:
             self.deliver(m, user)
         return msgs
 
+    def run(self, program: str, *args: str, input: bytes = b"", env: dict | None = None,
+            timeout: float = 30.0) -> subprocess.CompletedProcess:
+        """Run a server on pipes (fd 0 not a socket: imapd greets PREAUTH as
+        the invoking user when not root) with this sandbox's config and log."""
+        return subprocess.run([str(find_bin(program)), "-c", str(self.conf), *args],
+                              input=input, capture_output=True, timeout=timeout,
+                              env=self.env | (env or {}))
+
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
