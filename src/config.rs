@@ -107,7 +107,7 @@ impl std::error::Error for ConfigError {}
 #[derive(Debug)]
 pub enum Invocation {
     /// Serve one connection with this configuration.
-    Serve(Config),
+    Serve(Box<Config>),
     /// `-h`: print this usage text and exit.
     Help(String),
     /// `-V`: print this version line and exit.
@@ -162,7 +162,13 @@ impl Config {
     /// Set one key from its textual value (a file line or `-o`). The error
     /// text names the key but never the origin; callers add that.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let opt_path = |v: &str| if v.is_empty() { None } else { Some(PathBuf::from(v)) };
+        let opt_path = |v: &str| {
+            if v.is_empty() {
+                None
+            } else {
+                Some(PathBuf::from(v))
+            }
+        };
         match key {
             "cert_dir" => self.cert_dir = PathBuf::from(non_empty(key, value)?),
             "key_dir" => self.key_dir = opt_path(value),
@@ -192,7 +198,8 @@ impl Config {
             "auth" => {
                 self.auth = if value == "pam" {
                     AuthSource::Pam
-                } else if let Some(p) = value.strip_prefix("passwd-file:").filter(|p| !p.is_empty()) {
+                } else if let Some(p) = value.strip_prefix("passwd-file:").filter(|p| !p.is_empty())
+                {
                     AuthSource::PasswdFile(PathBuf::from(p))
                 } else {
                     return Err(bad(key, value, "pam or passwd-file:PATH"));
@@ -227,10 +234,16 @@ impl Config {
                     .filter(|d| !d.is_empty())
                     .collect()
             }
-            "relay_command" => self.relay_command = Some(value.to_string()).filter(|v| !v.is_empty()),
+            "relay_command" => {
+                self.relay_command = Some(value.to_string()).filter(|v| !v.is_empty())
+            }
             "syslog_facility" => {
                 if !FACILITIES.contains(&value) {
-                    return Err(bad(key, value, "mail, daemon, auth, authpriv, user or local0..local7"));
+                    return Err(bad(
+                        key,
+                        value,
+                        "mail, daemon, auth, authpriv, user or local0..local7",
+                    ));
                 }
                 self.syslog_facility = value.to_string();
             }
@@ -269,10 +282,17 @@ impl Config {
         let text = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if missing_ok && e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(ConfigError { origin: name, message: e.to_string() }),
+            Err(e) => {
+                return Err(ConfigError {
+                    origin: name,
+                    message: e.to_string(),
+                })
+            }
         };
-        let text = String::from_utf8(text)
-            .map_err(|_| ConfigError { origin: name.clone(), message: "not UTF-8".into() })?;
+        let text = String::from_utf8(text).map_err(|_| ConfigError {
+            origin: name.clone(),
+            message: "not UTF-8".into(),
+        })?;
         self.apply_text(&name, &text)
     }
 
@@ -280,7 +300,10 @@ impl Config {
     /// `-c FILE`, `-o KEY=VALUE` (repeatable, applied after the file),
     /// `-s`, `-h`, `-V`.
     pub fn from_args(server: Server, args: &[String]) -> Result<Invocation, ConfigError> {
-        let cmdline = |message: String| ConfigError { origin: "command line".into(), message };
+        let cmdline = |message: String| ConfigError {
+            origin: "command line".into(),
+            message,
+        };
         let m = options().parse(args).map_err(|e| cmdline(e.to_string()))?;
         if m.opt_present("h") {
             return Ok(Invocation::Help(usage(server)));
@@ -302,9 +325,15 @@ impl Config {
             None => cfg.apply_file(Path::new(DEFAULT_CONFIG), true)?,
         }
         for o in m.opt_strs("o") {
-            cfg.apply_line(&o).map_err(|message| ConfigError { origin: format!("-o {}", o), message })?;
+            cfg.apply_line(&o).map_err(|message| ConfigError {
+                origin: format!("-o {}", o),
+                message,
+            })?;
             if o.trim().is_empty() || o.trim().starts_with('#') {
-                return Err(ConfigError { origin: format!("-o {}", o), message: "expected KEY=VALUE".into() });
+                return Err(ConfigError {
+                    origin: format!("-o {}", o),
+                    message: "expected KEY=VALUE".into(),
+                });
             }
         }
         // local_domains defaults to the configured hostname, not the
@@ -313,7 +342,7 @@ impl Config {
             cfg.local_domains = vec![cfg.hostname.to_ascii_lowercase()];
         }
         cfg.implicit_tls = m.opt_present("s");
-        Ok(Invocation::Serve(cfg))
+        Ok(Invocation::Serve(Box::new(cfg)))
     }
 
     /// Expand `%u` (user) and `%h` (home) in a path template; `%%` is `%`.
@@ -347,7 +376,12 @@ impl Config {
 
 fn options() -> getopts::Options {
     let mut o = getopts::Options::new();
-    o.optopt("c", "", "configuration file (default /etc/postern.conf)", "FILE");
+    o.optopt(
+        "c",
+        "",
+        "configuration file (default /etc/postern.conf)",
+        "FILE",
+    );
     o.optmulti("o", "", "override one configuration key", "KEY=VALUE");
     o.optflag("s", "", "implicit TLS from the first byte");
     o.optflag("h", "", "print this help");
@@ -406,14 +440,18 @@ mod tests {
 
     fn serve(server: Server, a: &[&str]) -> Result<Config, ConfigError> {
         match Config::from_args(server, &args(a))? {
-            Invocation::Serve(c) => Ok(c),
+            Invocation::Serve(c) => Ok(*c),
             other => panic!("expected Serve, got {:?}", other),
         }
     }
 
     #[test]
     fn defaults_per_server() {
-        let table = [(Server::Imap, "imap", 1800), (Server::Pop3, "pop", 600), (Server::Smtp, "smtp", 300)];
+        let table = [
+            (Server::Imap, "imap", 1800),
+            (Server::Pop3, "pop", 600),
+            (Server::Smtp, "smtp", 300),
+        ];
         for (server, pam, idle) in table {
             let c = Config::defaults(server);
             assert_eq!(c.pam_service, pam);
@@ -493,7 +531,11 @@ mod tests {
         std::fs::write(&f, "hostname = mail.example\nlogin_delay = 7\n").unwrap();
         let fs = f.to_str().unwrap();
 
-        let c = serve(Server::Pop3, &["-c", fs, "-o", "login_delay=1", "-o", "max_size = 9", "-s"]).unwrap();
+        let c = serve(
+            Server::Pop3,
+            &["-c", fs, "-o", "login_delay=1", "-o", "max_size = 9", "-s"],
+        )
+        .unwrap();
         assert_eq!(c.hostname, "mail.example");
         assert_eq!(c.local_domains, vec!["mail.example"]);
         assert_eq!(c.login_delay, 1, "-o overrides the file");
@@ -511,7 +553,10 @@ mod tests {
         let c = serve(Server::Imap, &["-c", fs, "-o", "local_domains=a,b"]).unwrap();
         assert_eq!(c.local_domains, vec!["a", "b"]);
 
-        assert!(matches!(Config::from_args(Server::Imap, &args(&["-h"])), Ok(Invocation::Help(_))));
+        assert!(matches!(
+            Config::from_args(Server::Imap, &args(&["-h"])),
+            Ok(Invocation::Help(_))
+        ));
         match Config::from_args(Server::Smtp, &args(&["-V"])) {
             Ok(Invocation::Version(v)) => assert!(v.starts_with("smtpd (postern) ")),
             other => panic!("{:?}", other),

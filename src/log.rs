@@ -71,7 +71,11 @@ pub fn init(program: &'static str, facility: &str) {
         _ => log::LevelFilter::Info,
     };
     let sink = match std::env::var_os(ENV_LOG_FILE) {
-        Some(path) => match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        Some(path) => match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             Ok(f) => Sink::File(Mutex::new(f)),
             Err(_) => Sink::Syslog,
         },
@@ -82,7 +86,13 @@ pub fn init(program: &'static str, facility: &str) {
         let ident: &'static CString =
             Box::leak(Box::new(CString::new(program).unwrap_or_default()));
         // SAFETY: ident is a valid NUL-terminated string that is never freed.
-        unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID | libc::LOG_NDELAY, facility_code(facility)) };
+        unsafe {
+            libc::openlog(
+                ident.as_ptr(),
+                libc::LOG_PID | libc::LOG_NDELAY,
+                facility_code(facility),
+            )
+        };
     }
     if log::set_boxed_logger(Box::new(Logger { program, sink })).is_ok() {
         log::set_max_level(level);
@@ -143,7 +153,9 @@ impl log::Log for Logger {
 /// Replace line breaks and other control characters so one event stays
 /// one line.
 fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// Make a client-supplied value safe for a log line: invalid UTF-8 and
@@ -152,18 +164,18 @@ fn one_line(s: &str) -> String {
 /// holds a space, quote or `=`.
 pub fn sanitize(value: &[u8]) -> String {
     let text = String::from_utf8_lossy(value);
-    let mut out = String::new();
-    let mut n = 0;
-    let mut truncated = false;
-    for c in text.chars() {
-        if n == MAX_VALUE {
-            truncated = true;
-            break;
-        }
-        out.push(if c.is_control() || c == '\u{fffd}' { '?' } else { c });
-        n += 1;
-    }
-    if truncated {
+    let mut out: String = text
+        .chars()
+        .take(MAX_VALUE)
+        .map(|c| {
+            if c.is_control() || c == '\u{fffd}' {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if text.chars().nth(MAX_VALUE).is_some() {
         out.push_str("...");
     }
     if out.is_empty() || out.contains([' ', '"', '=', '\\']) {
@@ -262,7 +274,10 @@ mod tests {
     #[test]
     fn event_lines() {
         let ip: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
-        let e = event("Login").field("user", "al ice").raw("host", host(Some(ip))).raw("n", 3);
+        let e = event("Login")
+            .field("user", "al ice")
+            .raw("host", host(Some(ip)))
+            .raw("n", 3);
         assert_eq!(e.as_str(), "Login user=\"al ice\" host=[192.0.2.7] n=3");
         assert_eq!(host(None), "[local]");
         assert_eq!(event("X").raw("k", "a\nb").as_str(), "X k=a?b");

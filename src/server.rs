@@ -121,7 +121,7 @@ pub fn run(
     serve: impl FnOnce(&mut Context) -> ExitCode,
 ) -> ExitCode {
     let (cfg, startup_error) = match Config::from_args(server, args) {
-        Ok(Invocation::Serve(cfg)) => (cfg, None),
+        Ok(Invocation::Serve(cfg)) => (*cfg, None),
         Ok(Invocation::Help(text)) | Ok(Invocation::Version(text)) => {
             let _ = conn.send(format!("{}\n", text).as_bytes());
             return ExitCode::SUCCESS;
@@ -160,7 +160,9 @@ pub fn run(
                 if let tls::TlsError::NoCertificate(_) = e {
                     log::debug!("TLS unavailable: {}", e);
                 } else {
-                    crate::log::event("TLS unavailable").field("error", e.to_string()).error();
+                    crate::log::event("TLS unavailable")
+                        .field("error", e.to_string())
+                        .error();
                 }
                 tls_error = Some(e.to_string());
                 None
@@ -200,7 +202,9 @@ pub fn run(
         Ok(code) => code,
         Err(_) => {
             // The hook has logged the panic itself.
-            crate::log::event("Session aborted after internal error").raw("host", &host).error();
+            crate::log::event("Session aborted after internal error")
+                .raw("host", &host)
+                .error();
             if let Some(g) = ctx.goodbye.take() {
                 let _ = ctx.conn.send(&g);
             }
@@ -210,7 +214,9 @@ pub fn run(
 }
 
 fn config_error(e: &ConfigError) {
-    crate::log::event("Configuration error").field("error", e.to_string()).error();
+    crate::log::event("Configuration error")
+        .field("error", e.to_string())
+        .error();
 }
 
 /// Ports whose protocol starts with a TLS handshake.
@@ -277,30 +283,55 @@ mod tests {
 
     #[test]
     fn services() {
-        let table = [(143, Some("imap2")), (993, Some("imaps")), (995, Some("pop3s")), (465, Some("submissions")), (25, Some("smtp")), (587, Some("submission")), (1, Some("tcpmux")), (40999, None)];
+        let table = [
+            (143, Some("imap2")),
+            (993, Some("imaps")),
+            (995, Some("pop3s")),
+            (465, Some("submissions")),
+            (25, Some("smtp")),
+            (587, Some("submission")),
+            (1, Some("tcpmux")),
+            (40999, None),
+        ];
         for (port, want) in table {
             assert_eq!(service_name(port).as_deref(), want, "port {port}");
         }
-        assert!(is_tls_service("imaps") && is_tls_service("submissions") && !is_tls_service("imap2"));
+        assert!(
+            is_tls_service("imaps") && is_tls_service("submissions") && !is_tls_service("imap2")
+        );
     }
 
     fn addr(s: &str) -> std::net::SocketAddr {
         s.parse().unwrap()
     }
 
+    /// What serve saw: (smtp_mode, implicit_tls, startup_error, starttls_available).
+    type Seen = (SmtpMode, bool, Option<String>, bool);
+
     /// Run with a script; returns (exit, what serve saw, client output).
-    fn go(a: &[&str], s: Script, panic: bool) -> (ExitCode, Option<(SmtpMode, bool, Option<String>, bool)>, String) {
+    fn go(a: &[&str], s: Script, panic: bool) -> (ExitCode, Option<Seen>, String) {
         let out = s.output();
         let mut seen = None;
-        let code = run(Server::Smtp, &args(a), Conn::new(Box::new(s)), true, |ctx| {
-            seen = Some((ctx.smtp_mode, ctx.implicit_tls, ctx.startup_error.clone(), ctx.starttls_available()));
-            ctx.set_goodbye(b"421 4.3.0 internal error\r\n");
-            let _ = ctx.conn.send(b"220 hi\r\n");
-            if panic {
-                panic!("boom in session");
-            }
-            ExitCode::SUCCESS
-        });
+        let code = run(
+            Server::Smtp,
+            &args(a),
+            Conn::new(Box::new(s)),
+            true,
+            |ctx| {
+                seen = Some((
+                    ctx.smtp_mode,
+                    ctx.implicit_tls,
+                    ctx.startup_error.clone(),
+                    ctx.starttls_available(),
+                ));
+                ctx.set_goodbye(b"421 4.3.0 internal error\r\n");
+                let _ = ctx.conn.send(b"220 hi\r\n");
+                if panic {
+                    panic!("boom in session");
+                }
+                ExitCode::SUCCESS
+            },
+        );
         (code, seen, out.text())
     }
 
@@ -311,21 +342,35 @@ mod tests {
             ("127.0.0.1:25", &["-o", nocert][..], SmtpMode::Mx),
             ("127.0.0.1:587", &["-o", nocert][..], SmtpMode::Submission),
             ("127.0.0.1:40025", &["-o", nocert][..], SmtpMode::Mx),
-            ("127.0.0.1:587", &["-o", nocert, "-o", "smtp_mode=mx"][..], SmtpMode::Mx),
+            (
+                "127.0.0.1:587",
+                &["-o", nocert, "-o", "smtp_mode=mx"][..],
+                SmtpMode::Mx,
+            ),
         ];
         for (local, a, want) in table {
             let s = Script::new().addrs(addr("192.0.2.7:5000"), addr(local));
             let (code, seen, out) = go(a, s, false);
             assert_eq!(code, ExitCode::SUCCESS);
             let (mode, implicit, err, starttls) = seen.unwrap();
-            assert_eq!((mode, implicit, err, starttls), (want, false, None, false), "{local}");
+            assert_eq!(
+                (mode, implicit, err, starttls),
+                (want, false, None, false),
+                "{local}"
+            );
             assert_eq!(out, "220 hi\r\n");
         }
     }
 
     #[test]
     fn implicit_tls_without_cert_closes() {
-        for (local, a) in [("127.0.0.1:465", &["-o", "cert_dir=/nonexistent"][..]), ("127.0.0.1:40465", &["-s", "-o", "cert_dir=/nonexistent"][..])] {
+        for (local, a) in [
+            ("127.0.0.1:465", &["-o", "cert_dir=/nonexistent"][..]),
+            (
+                "127.0.0.1:40465",
+                &["-s", "-o", "cert_dir=/nonexistent"][..],
+            ),
+        ] {
             let s = Script::new().addrs(addr("192.0.2.7:5000"), addr(local));
             let (code, seen, out) = go(a, s, false);
             assert_eq!(code, ExitCode::FAILURE);
@@ -355,5 +400,60 @@ mod tests {
         let (code, _, out) = go(&["-o", "cert_dir=/nonexistent"], Script::new(), true);
         assert_eq!(code, ExitCode::from(EXIT_PANIC));
         assert_eq!(out, "220 hi\r\n421 4.3.0 internal error\r\n");
+    }
+
+    #[test]
+    fn implicit_tls_with_cert() {
+        use crate::io::tls::tests::{client_config, file, pki, BOTH};
+        use std::io::{BufRead, Write};
+        let dir = pki().join("server-implicit");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("smtpd.pem"),
+            [file("srv.crt"), file("srv.key")].concat(),
+        )
+        .unwrap();
+        let a = args(&["-s", "-o", &format!("cert_dir={}", dir.display())]);
+        let (server_end, client_end) = crate::io::duplex();
+        let h = std::thread::spawn(move || {
+            let mut seen = None;
+            let code = run(
+                Server::Smtp,
+                &a,
+                Conn::new(Box::new(server_end)),
+                true,
+                |ctx| {
+                    seen = Some((
+                        ctx.implicit_tls,
+                        ctx.smtp_mode,
+                        ctx.starttls_available(),
+                        ctx.conn.tls().cloned(),
+                    ));
+                    let _ = ctx.conn.send(b"220 hi\r\n");
+                    ExitCode::SUCCESS
+                },
+            );
+            (code, seen)
+        });
+        let cc = rustls::ClientConnection::new(
+            client_config(BOTH, None),
+            "localhost".try_into().unwrap(),
+        )
+        .unwrap();
+        let mut s = rustls::StreamOwned::new(cc, client_end);
+        let _ = s.flush();
+        let mut line = String::new();
+        std::io::BufReader::new(&mut s)
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "220 hi\r\n");
+        drop(s);
+        let (code, seen) = h.join().unwrap();
+        assert_eq!(code, ExitCode::SUCCESS);
+        let (implicit, mode, starttls, info) = seen.unwrap();
+        assert!(implicit);
+        assert_eq!(mode, SmtpMode::Submission);
+        assert!(!starttls, "no STARTTLS inside TLS");
+        assert_eq!(info.unwrap().version, "TLSv1.3");
     }
 }

@@ -124,11 +124,19 @@ mod tests {
     fn lines_whole_and_chunked() {
         let table: Vec<(&[u8], usize, Vec<Scan>)> = vec![
             (b"a1 NOOP\r\n", 10, vec![line("a1 NOOP")]),
-            (b"USER x\nPASS y\r\n", 10, vec![line("USER x"), line("PASS y")]),
+            (
+                b"USER x\nPASS y\r\n",
+                10,
+                vec![line("USER x"), line("PASS y")],
+            ),
             (b"\r\n\n", 10, vec![line(""), line("")]),
             (b"12345\r\n", 5, vec![line("12345")]),
             (b"123456\r\nok\r\n", 5, vec![Scan::TooLong, line("ok")]),
-            (b"123456789012345678901234567890\r\nnext\r\n", 5, vec![Scan::TooLong, line("next")]),
+            (
+                b"123456789012345678901234567890\r\nnext\r\n",
+                5,
+                vec![Scan::TooLong, line("next")],
+            ),
             (b"a\rb\r\n", 10, vec![line("a\rb")]),
             (b"partial", 10, vec![]),
         ];

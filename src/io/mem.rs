@@ -63,7 +63,12 @@ impl Default for Script {
 
 impl Script {
     pub fn new() -> Script {
-        Script { input: VecDeque::new(), out: Output::default(), peer: None, local: None }
+        Script {
+            input: VecDeque::new(),
+            out: Output::default(),
+            peer: None,
+            local: None,
+        }
     }
     /// Append one chunk of client input (delivered by a single `read`).
     pub fn input(mut self, data: impl AsRef<[u8]>) -> Script {
@@ -156,8 +161,18 @@ pub fn duplex() -> (Duplex, Duplex) {
     let (atx, arx) = mpsc::channel();
     let (btx, brx) = mpsc::channel();
     (
-        Duplex { tx: atx, rx: brx, pending: Vec::new(), closed: false },
-        Duplex { tx: btx, rx: arx, pending: Vec::new(), closed: false },
+        Duplex {
+            tx: atx,
+            rx: brx,
+            pending: Vec::new(),
+            closed: false,
+        },
+        Duplex {
+            tx: btx,
+            rx: arx,
+            pending: Vec::new(),
+            closed: false,
+        },
     )
 }
 

@@ -16,8 +16,8 @@ pub mod tls;
 pub use mem::{duplex, Duplex, Output, Script};
 
 use std::io::{self, Read, Write};
-use std::sync::Arc;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Raw byte stream under the TLS layer: the fd pair in production, an
@@ -92,7 +92,15 @@ impl Conn {
     pub fn new(raw: Box<dyn RawIo>) -> Conn {
         let peer = raw.peer_addr();
         let local = raw.local_addr();
-        Conn { raw, tls: None, info: None, buf: line::LineBuf::default(), idle: None, peer, local }
+        Conn {
+            raw,
+            tls: None,
+            info: None,
+            buf: line::LineBuf::default(),
+            idle: None,
+            peer,
+            local,
+        }
     }
     /// Idle timeout applied to every read.
     pub fn set_idle_timeout(&mut self, t: Duration) {
@@ -186,7 +194,10 @@ impl Conn {
                 Ok(())
             }
             Err(e) => {
-                crate::log::event("TLS failed").raw("host", &host).field("error", e.to_string()).info();
+                crate::log::event("TLS failed")
+                    .raw("host", &host)
+                    .field("error", e.to_string())
+                    .info();
                 Err(e)
             }
         }
@@ -203,10 +214,16 @@ impl Conn {
                 break;
             }
             if !self.raw.wait_readable(timeout)? {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"));
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake timed out",
+                ));
             }
             if read_tls_retry(&mut c, &mut *self.raw)? == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed during TLS handshake"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "peer closed during TLS handshake",
+                ));
             }
             if let Err(e) = c.process_new_packets() {
                 // Tell the peer why (the alert), then give up.
@@ -278,7 +295,11 @@ enum Drained {
 
 /// Move all decrypted bytes from rustls into `buf`, so that nothing hides
 /// from poll(2) and [`Conn::has_buffered`] sees pipelined input.
-fn drain_plaintext(tls: &mut rustls::ServerConnection, buf: &mut line::LineBuf, tmp: &mut [u8]) -> io::Result<Drained> {
+fn drain_plaintext(
+    tls: &mut rustls::ServerConnection,
+    buf: &mut line::LineBuf,
+    tmp: &mut [u8],
+) -> io::Result<Drained> {
     let mut got = false;
     loop {
         let closed = match tls.reader().read(tmp) {
@@ -378,7 +399,11 @@ mod tests {
 
     #[test]
     fn lines_timeout_eof() {
-        let s = Script::new().input("a1 NO").input("OP\r\na2 ").pause().input("X\r\n");
+        let s = Script::new()
+            .input("a1 NO")
+            .input("OP\r\na2 ")
+            .pause()
+            .input("X\r\n");
         let mut c = conn(s);
         assert_eq!(line(c.read_line(100).unwrap()), b"a1 NOOP");
         assert!(c.has_buffered());
@@ -391,7 +416,9 @@ mod tests {
     #[test]
     fn too_long_then_recovers_and_literal() {
         let big = vec![b'a'; 10 * 1024 * 1024];
-        let s = Script::new().input(&big).input("\r\nA1 APPEND x {5}\r\nhello\r\n");
+        let s = Script::new()
+            .input(&big)
+            .input("\r\nA1 APPEND x {5}\r\nhello\r\n");
         let mut c = conn(s);
         assert!(matches!(c.read_line(8192).unwrap(), ReadLine::TooLong));
         assert_eq!(line(c.read_line(8192).unwrap()), b"A1 APPEND x {5}");
@@ -407,7 +434,10 @@ mod tests {
     fn literal_timeout() {
         let mut c = conn(Script::new().input("ab").pause());
         let mut out = Vec::new();
-        assert_eq!(c.read_exact_into(4, &mut out).unwrap_err().kind(), io::ErrorKind::TimedOut);
+        assert_eq!(
+            c.read_exact_into(4, &mut out).unwrap_err().kind(),
+            io::ErrorKind::TimedOut
+        );
     }
 
     #[test]

@@ -27,10 +27,19 @@ impl Stdio {
         // SAFETY: fd 0 and fd 1 belong to the process for its lifetime and
         // nothing else in postern reads or writes them once this exists.
         let (r, w) = unsafe { (File::from_raw_fd(0), File::from_raw_fd(1)) };
-        let peer = peer_of(0);
-        let local = local_of(0);
+        Stdio::from_files(r, w)
+    }
+
+    /// Any read/write pair (tests use a TCP socket).
+    pub fn from_files(r: File, w: File) -> Stdio {
+        let peer = peer_of(r.as_raw_fd());
+        let local = local_of(r.as_raw_fd());
         if local.is_some() {
-            let _ = nix::sys::socket::setsockopt(&r.as_fd(), nix::sys::socket::sockopt::TcpNoDelay, &true);
+            let _ = nix::sys::socket::setsockopt(
+                &r.as_fd(),
+                nix::sys::socket::sockopt::TcpNoDelay,
+                &true,
+            );
         }
         Stdio { r, w, peer, local }
     }
@@ -68,7 +77,11 @@ pub fn peer_of(fd: RawFd) -> Option<SocketAddr> {
 /// signal is rare here and only lengthens the wait).
 pub fn poll_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
     let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
-    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     loop {
         // SAFETY: one valid pollfd.
         let rc = unsafe { libc::poll(&mut p, 1, ms) };
@@ -110,5 +123,51 @@ impl RawIo for Stdio {
     }
     fn local_addr(&self) -> Option<SocketAddr> {
         self.local
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::OwnedFd;
+
+    #[test]
+    fn tcp_socket_as_stdio() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (sock, _) = l.accept().unwrap();
+        let fd: OwnedFd = sock.into();
+        let r = File::from(fd.try_clone().unwrap());
+        let w = File::from(fd);
+        let mut s = Stdio::from_files(r, w);
+        assert_eq!(s.local_addr(), Some(l.local_addr().unwrap()));
+        assert_eq!(s.peer_addr(), Some(client.local_addr().unwrap()));
+        let nodelay: bool =
+            nix::sys::socket::getsockopt(&s.r.as_fd(), nix::sys::socket::sockopt::TcpNoDelay)
+                .unwrap();
+        assert!(nodelay);
+        assert!(!s.wait_readable(Duration::from_millis(20)).unwrap());
+        client.write_all(b"hi").unwrap();
+        assert!(s.wait_readable(Duration::from_secs(5)).unwrap());
+        let mut buf = [0u8; 8];
+        assert_eq!(s.read(&mut buf).unwrap(), 2);
+        assert_eq!(
+            s.write_vectored(&[io::IoSlice::new(b"a"), io::IoSlice::new(b"b")])
+                .unwrap(),
+            2
+        );
+        let mut got = [0u8; 2];
+        client.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"ab");
+        drop(client);
+        assert!(
+            s.wait_readable(Duration::from_secs(5)).unwrap(),
+            "EOF is readable"
+        );
+        assert_eq!(s.read(&mut buf).unwrap(), 0);
+        // A pipe is not a socket: no addresses.
+        let (pr, pw) = nix::unistd::pipe().unwrap();
+        let p = Stdio::from_files(File::from(pr), File::from(pw));
+        assert_eq!((p.local_addr(), p.peer_addr()), (None, None));
     }
 }

@@ -54,17 +54,29 @@ impl fmt::Display for TlsError {
         match self {
             TlsError::NoCertificate(tried) => {
                 let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
-                write!(f, "no server certificate installed (tried {})", list.join(", "))
+                write!(
+                    f,
+                    "no server certificate installed (tried {})",
+                    list.join(", ")
+                )
             }
             TlsError::Unreadable(p, e) => write!(f, "cannot read {}: {}", p.display(), e),
             TlsError::NoCertInFile(p) => write!(f, "no valid certificate in {}", p.display()),
             TlsError::EncryptedKey(p) => {
-                write!(f, "private key in {} is encrypted; an unencrypted key is needed", p.display())
+                write!(
+                    f,
+                    "private key in {} is encrypted; an unencrypted key is needed",
+                    p.display()
+                )
             }
             TlsError::NoKey(p) => write!(f, "no private key in {}", p.display()),
             TlsError::BadKey(p, e) => write!(f, "unusable private key in {}: {}", p.display(), e),
             TlsError::KeyMismatch(p) => {
-                write!(f, "private key does not match the certificate in {}", p.display())
+                write!(
+                    f,
+                    "private key does not match the certificate in {}",
+                    p.display()
+                )
             }
             TlsError::ClientCa(e) => write!(f, "client_ca: {}", e),
             TlsError::Config(e) => write!(f, "TLS configuration: {}", e),
@@ -79,7 +91,10 @@ pub fn cert_candidates(cfg: &Config, local_ip: Option<IpAddr>) -> Vec<PathBuf> {
     let program = cfg.server.program();
     let mut v = Vec::new();
     if let Some(ip) = local_ip {
-        v.push(cfg.cert_dir.join(format!("{}-{}.pem", program, ip.to_canonical())));
+        v.push(
+            cfg.cert_dir
+                .join(format!("{}-{}.pem", program, ip.to_canonical())),
+        );
     }
     v.push(cfg.cert_dir.join(format!("{}.pem", program)));
     v
@@ -135,11 +150,14 @@ fn client_verifier(
         .client_ca
         .as_deref()
         .ok_or_else(|| TlsError::ClientCa("client_cert is set but client_ca is empty".into()))?;
-    let pem = std::fs::read(path).map_err(|e| TlsError::ClientCa(format!("cannot read {}: {}", path.display(), e)))?;
+    let pem = std::fs::read(path)
+        .map_err(|e| TlsError::ClientCa(format!("cannot read {}: {}", path.display(), e)))?;
     let bad = |what: &str| TlsError::ClientCa(format!("bad {} in {}", what, path.display()));
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(&pem) {
-        roots.add(c.map_err(|_| bad("certificate"))?).map_err(|_| bad("CA certificate"))?;
+        roots
+            .add(c.map_err(|_| bad("certificate"))?)
+            .map_err(|_| bad("CA certificate"))?;
     }
     if roots.is_empty() {
         return Err(bad("bundle (no certificate)"));
@@ -147,19 +165,27 @@ fn client_verifier(
     let crls = CertificateRevocationListDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| bad("CRL"))?;
-    let mut b = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .with_crls(crls)
-        // Without this, once any CRL is present a CA that has none fails
-        // every certificate with UnknownRevocationStatus (shared/NOTES.md).
-        .allow_unknown_revocation_status();
+    let mut b = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .with_crls(crls)
+    // Without this, once any CRL is present a CA that has none fails
+    // every certificate with UnknownRevocationStatus (shared/NOTES.md).
+    .allow_unknown_revocation_status();
     if cfg.client_cert == ClientCert::Optional {
         b = b.allow_unauthenticated();
     }
-    b.build().map(Some).map_err(|e| TlsError::ClientCa(e.to_string()))
+    b.build()
+        .map(Some)
+        .map_err(|e| TlsError::ClientCa(e.to_string()))
 }
 
 /// Build the server configuration for a connection to `local_ip`.
-pub fn server_config(cfg: &Config, local_ip: Option<IpAddr>) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+pub fn server_config(
+    cfg: &Config,
+    local_ip: Option<IpAddr>,
+) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let cert_path = find_cert(cfg, local_ip)?;
     let cert_pem = read(&cert_path)?;
     let certs = CertificateDer::pem_slice_iter(&cert_pem)
@@ -208,13 +234,21 @@ pub(crate) fn info_of(c: &rustls::ServerConnection) -> TlsInfo {
     };
     let cipher = c
         .negotiated_cipher_suite()
-        .map(|s| s.suite().as_str().map_or_else(|| format!("{:?}", s.suite()), str::to_string))
+        .map(|s| {
+            s.suite()
+                .as_str()
+                .map_or_else(|| format!("{:?}", s.suite()), str::to_string)
+        })
         .unwrap_or_else(|| "unknown".to_string());
     let client_subject = c
         .peer_certificates()
         .and_then(|chain| chain.first())
         .and_then(|der| subject_dn(der));
-    TlsInfo { version, cipher, client_subject }
+    TlsInfo {
+        version,
+        cipher,
+        client_subject,
+    }
 }
 
 /// One DER TLV: (tag, content, rest).
@@ -247,9 +281,18 @@ const ATTRIBUTES: &[(&[u8], &str)] = &[
     (&[0x55, 0x04, 0x09], "STREET"),
     (&[0x55, 0x04, 0x0a], "O"),
     (&[0x55, 0x04, 0x0b], "OU"),
-    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01], "emailAddress"),
-    (&[0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01], "UID"),
-    (&[0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19], "DC"),
+    (
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01],
+        "emailAddress",
+    ),
+    (
+        &[0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01],
+        "UID",
+    ),
+    (
+        &[0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19],
+        "DC",
+    ),
 ];
 
 fn oid_text(oid: &[u8]) -> String {
@@ -271,14 +314,21 @@ fn oid_text(oid: &[u8]) -> String {
             v = 0;
         }
     }
-    parts.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
+    parts
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn value_text(tag: u8, v: &[u8]) -> String {
     match tag {
         // BMPString: UTF-16BE
         0x1e => {
-            let units: Vec<u16> = v.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+            let units: Vec<u16> = v
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
             String::from_utf16_lossy(&units)
         }
         _ => String::from_utf8_lossy(v).into_owned(),
@@ -330,4 +380,4 @@ pub fn subject_dn(cert: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -9,20 +9,24 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The PKI of mkpki.sh, made once per test process.
-fn pki() -> &'static Path {
+pub(crate) fn pki() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("postern-tls-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/src/io/tls/mkpki.sh");
-        let ok = std::process::Command::new("sh").arg(script).current_dir(&dir).status().unwrap();
+        let ok = std::process::Command::new("sh")
+            .arg(script)
+            .current_dir(&dir)
+            .status()
+            .unwrap();
         assert!(ok.success(), "mkpki.sh failed");
         dir
     })
 }
 
-fn file(name: &str) -> Vec<u8> {
+pub(crate) fn file(name: &str) -> Vec<u8> {
     std::fs::read(pki().join(name)).unwrap()
 }
 
@@ -48,7 +52,10 @@ fn ip(s: &str) -> Option<IpAddr> {
 fn lookup_prefers_per_ip_file() {
     let cfg = cert_dir(
         "lookup",
-        &[("imapd.pem", &["srv.crt", "srv.key"]), ("imapd-127.0.0.2.pem", &["ip.crt", "ip.key"])],
+        &[
+            ("imapd.pem", &["srv.crt", "srv.key"]),
+            ("imapd-127.0.0.2.pem", &["ip.crt", "ip.key"]),
+        ],
     );
     let d = cfg.cert_dir.clone();
     let table = [
@@ -65,13 +72,19 @@ fn lookup_prefers_per_ip_file() {
     pop.server = Server::Pop3;
     match find_cert(&pop, ip("127.0.0.1")) {
         Err(TlsError::NoCertificate(tried)) => {
-            assert_eq!(tried, vec![d.join("ipop3d-127.0.0.1.pem"), d.join("ipop3d.pem")])
+            assert_eq!(
+                tried,
+                vec![d.join("ipop3d-127.0.0.1.pem"), d.join("ipop3d.pem")]
+            )
         }
         other => panic!("{:?}", other),
     }
     assert!(!available(&pop, None));
     let e = server_config(&pop, None).unwrap_err().to_string();
-    assert!(e.contains("no server certificate installed") && e.contains("ipop3d.pem"), "{e}");
+    assert!(
+        e.contains("no server certificate installed") && e.contains("ipop3d.pem"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -92,8 +105,12 @@ fn key_types_and_chains() {
 fn error_cases() {
     type Check = fn(&TlsError) -> bool;
     let table: &[(&[&str], Check)] = &[
-        (&["srv.crt", "enc.key"], |e| matches!(e, TlsError::EncryptedKey(_))),
-        (&["srv.crt", "other.key"], |e| matches!(e, TlsError::KeyMismatch(_))),
+        (&["srv.crt", "enc.key"], |e| {
+            matches!(e, TlsError::EncryptedKey(_))
+        }),
+        (&["srv.crt", "other.key"], |e| {
+            matches!(e, TlsError::KeyMismatch(_))
+        }),
         (&["srv.crt"], |e| matches!(e, TlsError::NoKey(_))),
         (&["srv.key"], |e| matches!(e, TlsError::NoCertInFile(_))),
     ];
@@ -102,9 +119,17 @@ fn error_cases() {
         let e = server_config(&cfg, None).unwrap_err();
         assert!(check(&e), "{:?}: {:?}", parts, e);
     }
-    let e = server_config(&cert_dir("err-enc", &[("imapd.pem", &["srv.crt", "enc.key"])]), None).unwrap_err();
+    let e = server_config(
+        &cert_dir("err-enc", &[("imapd.pem", &["srv.crt", "enc.key"])]),
+        None,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("encrypted"), "{e}");
-    let e = server_config(&cert_dir("err-mm", &[("imapd.pem", &["srv.crt", "other.key"])]), None).unwrap_err();
+    let e = server_config(
+        &cert_dir("err-mm", &[("imapd.pem", &["srv.crt", "other.key"])]),
+        None,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("does not match"), "{e}");
 
     // A directory where the file should be: unreadable, named in the error.
@@ -117,9 +142,15 @@ fn error_cases() {
 
     let mut cfg = cert_dir("err-ca", &[("imapd.pem", &["srv.crt", "srv.key"])]);
     cfg.client_cert = ClientCert::Required;
-    assert!(matches!(server_config(&cfg, None), Err(TlsError::ClientCa(_))));
+    assert!(matches!(
+        server_config(&cfg, None),
+        Err(TlsError::ClientCa(_))
+    ));
     cfg.client_ca = Some(cfg.cert_dir.join("missing.pem"));
-    assert!(matches!(server_config(&cfg, None), Err(TlsError::ClientCa(_))));
+    assert!(matches!(
+        server_config(&cfg, None),
+        Err(TlsError::ClientCa(_))
+    ));
 }
 
 #[test]
@@ -144,21 +175,26 @@ fn subject_of_client_cert() {
     assert_eq!(subject_dn(b""), None);
 }
 
-fn client_config(
+pub(crate) fn client_config(
     versions: &[&'static rustls::SupportedProtocolVersion],
     client: Option<(&str, &str)>,
 ) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_slice(&file("ca.pem")).unwrap()).unwrap();
-    let b = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_protocol_versions(versions)
-        .unwrap()
-        .with_root_certificates(roots);
+    roots
+        .add(CertificateDer::from_pem_slice(&file("ca.pem")).unwrap())
+        .unwrap();
+    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(versions)
+    .unwrap()
+    .with_root_certificates(roots);
     Arc::new(match client {
         None => b.with_no_client_auth(),
         Some((crt, key)) => {
             let chain = vec![CertificateDer::from_pem_slice(&file(crt)).unwrap()];
-            b.with_client_auth_cert(chain, PrivateKeyDer::from_pem_slice(&file(key)).unwrap()).unwrap()
+            b.with_client_auth_cert(chain, PrivateKeyDer::from_pem_slice(&file(key)).unwrap())
+                .unwrap()
         }
     })
 }
@@ -215,7 +251,8 @@ fn server_cfg(tag: &str, edit: impl FnOnce(&mut Config)) -> Arc<rustls::ServerCo
     server_config(&cfg, None).unwrap()
 }
 
-const BOTH: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
+pub(crate) const BOTH: &[&rustls::SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
 const V12: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
 
 #[test]
@@ -233,8 +270,15 @@ fn handshake_in_memory() {
     assert_eq!(info.version, "TLSv1.2");
     assert!(info.cipher.starts_with("TLS_ECDHE_"), "{}", info.cipher);
 
-    let (r, reply) = session(server_cfg("hs13", |c| c.tls_min_version = TlsMin::V13), client_config(V12, None), false);
-    assert!(r.is_err(), "TLS 1.2 client accepted with tls_min_version = 1.3");
+    let (r, reply) = session(
+        server_cfg("hs13", |c| c.tls_min_version = TlsMin::V13),
+        client_config(V12, None),
+        false,
+    );
+    assert!(
+        r.is_err(),
+        "TLS 1.2 client accepted with tls_min_version = 1.3"
+    );
     assert_eq!(reply, "");
 }
 
@@ -251,7 +295,10 @@ fn client_certificates() {
     let bundle_dir = pki().join("bundle");
     std::fs::create_dir_all(&bundle_dir).unwrap();
     let bundle = bundle_dir.join("client-ca.pem");
-    let data: Vec<u8> = ["cca.pem", "nocrl.pem", "cca.crl"].iter().flat_map(|f| file(f)).collect();
+    let data: Vec<u8> = ["cca.pem", "nocrl.pem", "cca.crl"]
+        .iter()
+        .flat_map(|f| file(f))
+        .collect();
     std::fs::write(&bundle, data).unwrap();
 
     let with = |mode: ClientCert| {
@@ -263,13 +310,27 @@ fn client_certificates() {
     };
     let required = with(ClientCert::Required);
     let optional = with(ClientCert::Optional);
-    let table: &[(&Arc<rustls::ServerConfig>, Option<(&str, &str)>, Option<&str>)] = &[
-        (&required, Some(("alice.crt", "alice.key")), Some("CN=alice,O=Example\\, Inc,C=DE")),
+    // (server, client cert and key, expected subject or None = refused)
+    type Case<'a> = (
+        &'a Arc<rustls::ServerConfig>,
+        Option<(&'a str, &'a str)>,
+        Option<&'a str>,
+    );
+    let table: &[Case] = &[
+        (
+            &required,
+            Some(("alice.crt", "alice.key")),
+            Some("CN=alice,O=Example\\, Inc,C=DE"),
+        ),
         (&required, Some(("bob.crt", "bob.key")), Some("CN=bob")), // CA without CRL
         (&required, Some(("mallory.crt", "mallory.key")), None),   // revoked
         (&required, Some(("eve.crt", "eve.key")), None),           // foreign CA
         (&required, None, None),
-        (&optional, Some(("alice.crt", "alice.key")), Some("CN=alice,O=Example\\, Inc,C=DE")),
+        (
+            &optional,
+            Some(("alice.crt", "alice.key")),
+            Some("CN=alice,O=Example\\, Inc,C=DE"),
+        ),
         (&optional, None, Some("")),
         (&optional, Some(("mallory.crt", "mallory.key")), None),
     ];
@@ -277,7 +338,12 @@ fn client_certificates() {
         let (r, _) = session(Arc::clone(server), client_config(BOTH, *client), false);
         match (r, want) {
             (Ok((info, _)), Some(w)) => {
-                assert_eq!(info.client_subject.as_deref().unwrap_or(""), *w, "{:?}", client)
+                assert_eq!(
+                    info.client_subject.as_deref().unwrap_or(""),
+                    *w,
+                    "{:?}",
+                    client
+                )
             }
             (Err(_), None) => {}
             (r, w) => panic!("{:?}: got {:?}, want {:?}", client, r, w),
