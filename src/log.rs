@@ -290,4 +290,29 @@ mod tests {
             assert!(*f == "mail" || code != libc::LOG_MAIL, "{f}");
         }
     }
+
+    /// The only test that installs the global logger (it is per process).
+    #[test]
+    fn log_file_sink() {
+        let path = std::env::temp_dir().join(format!("postern-log-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        std::env::set_var(ENV_LOG_FILE, &path);
+        init("imapd", "mail");
+        event("Login failed")
+            .field("user", b"bob\r\nfake")
+            .raw("host", host(None))
+            .info();
+        log::debug!("not at info level");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let want = format!(
+            "imapd[{}]: info Login failed user=bob??fake host=[local]\n",
+            std::process::id()
+        );
+        assert!(
+            text.lines().count() >= 1 && text.contains(&want),
+            "{text:?}"
+        );
+        assert!(!text.contains("not at info level"));
+        let _ = std::fs::remove_file(&path);
+    }
 }

@@ -80,7 +80,7 @@ enum Fill {
 
 /// Bytes read from the transport per read(2).
 const CHUNK: usize = 16 * 1024;
-/// Handshake bound when no idle timeout is set.
+/// Longest a TLS handshake may take (shorter if the idle timeout is).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Conn {
@@ -207,7 +207,9 @@ impl Conn {
             return Err(io::Error::other("TLS already active"));
         }
         let mut c = rustls::ServerConnection::new(cfg).map_err(io::Error::other)?;
-        let timeout = self.idle.unwrap_or(HANDSHAKE_TIMEOUT);
+        let timeout = self
+            .idle
+            .map_or(HANDSHAKE_TIMEOUT, |t| t.min(HANDSHAKE_TIMEOUT));
         loop {
             flush_tls(&mut c, &mut *self.raw)?;
             if !c.is_handshaking() {

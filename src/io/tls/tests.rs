@@ -350,3 +350,70 @@ fn client_certificates() {
         }
     }
 }
+
+/// Counts write calls on the server side of a duplex.
+struct Counting(crate::io::Duplex, Arc<std::sync::atomic::AtomicUsize>);
+
+impl std::io::Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl std::io::Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.write_vectored(bufs)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl crate::io::RawIo for Counting {
+    fn wait_readable(&mut self, t: Duration) -> std::io::Result<bool> {
+        self.0.wait_readable(t)
+    }
+}
+
+#[test]
+fn one_write_per_send_under_tls() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (a, b) = duplex();
+    let writes = Arc::new(AtomicUsize::new(0));
+    let w = writes.clone();
+    let server = server_cfg("ow", |_| {});
+    let h = std::thread::spawn(move || {
+        let mut c = Conn::new(Box::new(Counting(a, w.clone())));
+        c.set_idle_timeout(Duration::from_secs(10));
+        c.start_tls(server).unwrap();
+        assert!(matches!(c.read_line(100).unwrap(), ReadLine::Line(_)));
+        let before = w.load(Ordering::SeqCst);
+        let big = vec![b'x'; 40_000];
+        c.send(b"* 1 EXISTS\r\n* 0 RECENT\r\na OK done\r\n")
+            .unwrap();
+        let after_small = w.load(Ordering::SeqCst);
+        c.send(&[&big[..], b"\r\n"].concat()).unwrap();
+        (after_small - before, w.load(Ordering::SeqCst) - after_small)
+    });
+    let cc =
+        rustls::ClientConnection::new(client_config(BOTH, None), "localhost".try_into().unwrap())
+            .unwrap();
+    let mut s = rustls::StreamOwned::new(cc, b);
+    s.write_all(b"ping\r\n").unwrap();
+    let mut r = BufReader::new(&mut s);
+    let mut all = String::new();
+    for _ in 0..4 {
+        r.read_line(&mut all).unwrap();
+    }
+    assert_eq!(all.len(), 35 + 40_002);
+    drop(r);
+    drop(s);
+    let (small, big) = h.join().unwrap();
+    assert_eq!(small, 1, "one response, one write");
+    assert_eq!(big, 1, "a 40 kB response is still one writev");
+}
