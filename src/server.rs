@@ -456,4 +456,68 @@ mod tests {
         assert!(!starttls, "no STARTTLS inside TLS");
         assert_eq!(info.unwrap().version, "TLSv1.3");
     }
+
+    const CHILD_ENV: &str = "POSTERN_TEST_PANIC_CHILD";
+
+    /// Child half of `panic_never_reaches_client`: the whole process path
+    /// (fd 2, panic hook, fd 0/fd 1) with a session that writes to fd 2 and
+    /// panics. Does nothing in a normal test run.
+    #[test]
+    fn panic_child() {
+        if std::env::var_os(CHILD_ENV).is_none() {
+            return;
+        }
+        let code = main(Server::Pop3, |ctx| {
+            ctx.set_goodbye(b"-ERR internal error\r\n");
+            let _ = ctx.conn.send(b"+OK hello\r\n");
+            // A stray write to fd 2, as a library might do.
+            // SAFETY: write(2) of a static buffer.
+            unsafe { libc::write(2, b"secret stderr\n".as_ptr().cast(), 14) };
+            panic!("secret panic text");
+        });
+        assert_eq!(code, ExitCode::from(EXIT_PANIC));
+    }
+
+    /// The child gets one socket on fd 0, 1 and 2, as under xinetd.
+    #[test]
+    fn panic_never_reaches_client() {
+        use std::io::Read;
+        use std::os::fd::OwnedFd;
+        let (mut ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let fd = OwnedFd::from(theirs);
+        let log = std::env::temp_dir().join(format!("postern-panic-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&log);
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "server::tests::panic_child",
+                "--test-threads=1",
+                "-q",
+            ])
+            .env(CHILD_ENV, "1")
+            .env(crate::log::ENV_LOG_FILE, &log)
+            .env_remove(ENV_STDERR)
+            .stdin(std::process::Stdio::from(fd.try_clone().unwrap()))
+            .stdout(std::process::Stdio::from(fd.try_clone().unwrap()))
+            .stderr(std::process::Stdio::from(fd))
+            .spawn()
+            .unwrap();
+        ours.set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let mut out = Vec::new();
+        let _ = ours.read_to_end(&mut out);
+        let _ = child.wait();
+        let out = String::from_utf8_lossy(&out);
+        assert!(
+            out.contains("+OK hello\r\n-ERR internal error\r\n"),
+            "{out:?}"
+        );
+        assert!(!out.contains("secret"), "{out:?}");
+        let logged = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            logged.contains("Panic") && logged.contains("secret panic text"),
+            "{logged:?}"
+        );
+        let _ = std::fs::remove_file(&log);
+    }
 }
