@@ -1,0 +1,1105 @@
+//! IMAP command parser (RFC 3501 §9 formal syntax plus the extension
+//! grammars listed in `command.rs`), over a command already framed by
+//! [`super::frame::CommandReader`]: text pieces with their literals.
+//!
+//! One small function per grammar rule, no recursion that input can deepen
+//! past `max_depth` (parenthesised lists and SEARCH NOT/OR count alike),
+//! arguments counted against `max_args`. Lenient only where real clients
+//! need it: 8-bit bytes inside quoted strings, case-insensitive keywords,
+//! unknown LIST/SELECT/CREATE options skipped. No I/O, no allocation that
+//! is not bounded by the command's own size.
+
+use std::fmt;
+
+use super::command::*;
+use super::frame::Limits;
+use crate::imap::sequence::{SequenceError, SequenceSet};
+
+/// Why a command was refused. Rendered by `Response::parse_error`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input does not follow the grammar; the text says what broke.
+    Syntax(&'static str),
+    /// The command name is not one imapd knows.
+    UnknownCommand,
+    /// Parentheses or NOT/OR nested deeper than `max_depth`.
+    TooDeep,
+    /// More arguments or literals than `max_args`.
+    TooManyArgs,
+    /// Command text (with non-APPEND literals) over `max_command` bytes.
+    CommandTooLong,
+    /// An APPEND literal over `max_literal` (answered `NO [TOOBIG]`).
+    LiteralTooBig,
+    /// `{n}` with n beyond 32 bits.
+    BadLiteral,
+    /// A sequence set that does not parse.
+    Sequence(SequenceError),
+}
+
+/// A refused command: `tag` is `None` when the line had no usable tag
+/// (answered with an untagged `* BAD`); `fatal` means the connection cannot
+/// be resynchronised (a refused non-synchronizing literal is in flight).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub tag: Option<Tag>,
+    pub kind: ErrorKind,
+    pub fatal: bool,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::Syntax(s) => write!(f, "Syntax error: {s}"),
+            ErrorKind::UnknownCommand => f.write_str("Unknown command"),
+            ErrorKind::TooDeep => f.write_str("Too deeply nested"),
+            ErrorKind::TooManyArgs => f.write_str("Too many arguments"),
+            ErrorKind::CommandTooLong => f.write_str("Command too long"),
+            ErrorKind::LiteralTooBig => f.write_str("Message too large"),
+            ErrorKind::BadLiteral => f.write_str("Invalid literal size"),
+            ErrorKind::Sequence(e) => e.fmt(f),
+        }
+    }
+}
+
+type PResult<T> = Result<T, ErrorKind>;
+
+fn syntax<T>(what: &'static str) -> PResult<T> {
+    Err(ErrorKind::Syntax(what))
+}
+
+/// `ATOM-CHAR`: CHAR except atom-specials (RFC 3501 §9).
+pub(crate) fn is_atom_char(b: u8) -> bool {
+    (0x21..=0x7e).contains(&b) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+}
+
+fn is_tag_char(b: u8) -> bool {
+    (is_atom_char(b) || b == b']') && b != b'+'
+}
+
+const MAX_TAG: usize = 64;
+/// Mailbox names and other short strings; longer ones are hostile.
+const MAX_NAME: usize = 4096;
+
+/// The tag of a first command line, if it has a valid one followed by SP.
+pub(crate) fn peek_tag(line: &[u8]) -> Option<Tag> {
+    let end = line.iter().position(|&b| !is_tag_char(b)).unwrap_or(line.len());
+    if end == 0 || end > MAX_TAG || line.get(end) != Some(&b' ') {
+        return None;
+    }
+    Some(Tag(String::from_utf8_lossy(&line[..end]).into_owned()))
+}
+
+/// Whether a first line is an APPEND (whose literals get `max_literal`).
+pub(crate) fn is_append(line: &[u8]) -> bool {
+    let Some(sp) = line.iter().position(|&b| b == b' ') else { return false };
+    let rest = &line[sp + 1..];
+    rest.len() > 6 && rest[..6].eq_ignore_ascii_case(b"APPEND") && rest[6] == b' '
+}
+
+/// Parses a framed command: `texts[i]` for i < last ends with the marker
+/// of `literals[i]`.
+pub(crate) fn parse_command(texts: &[Vec<u8>], literals: Vec<Vec<u8>>, limits: &Limits) -> PResult<Command> {
+    let mut p = Parser { texts, literals, part: 0, pos: 0, depth: 0, args: 0, limits };
+    let tag = p.tag()?;
+    p.sp()?;
+    let kind = p.command()?;
+    p.end()?;
+    Ok(Command { tag, kind })
+}
+
+struct Parser<'a> {
+    texts: &'a [Vec<u8>],
+    literals: Vec<Vec<u8>>,
+    part: usize,
+    pos: usize,
+    depth: usize,
+    args: usize,
+    limits: &'a Limits,
+}
+
+impl Parser<'_> {
+    // ---- cursor ----
+
+    fn peek(&self) -> Option<u8> {
+        self.texts.get(self.part).and_then(|t| t.get(self.pos)).copied()
+    }
+
+    fn bump(&mut self) {
+        self.pos += 1;
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, b: u8, what: &'static str) -> PResult<()> {
+        if self.eat(b) { Ok(()) } else { syntax(what) }
+    }
+
+    fn sp(&mut self) -> PResult<()> {
+        self.expect(b' ', "expected space")?;
+        self.count_arg()
+    }
+
+    fn count_arg(&mut self) -> PResult<()> {
+        self.args += 1;
+        if self.args > self.limits.max_args { Err(ErrorKind::TooManyArgs) } else { Ok(()) }
+    }
+
+    fn end(&self) -> PResult<()> {
+        if self.part + 1 == self.texts.len() && self.pos == self.texts[self.part].len() {
+            Ok(())
+        } else {
+            syntax("unexpected characters at end of command")
+        }
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > self.limits.max_depth { Err(ErrorKind::TooDeep) } else { Ok(()) }
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Bytes while `f` holds, from the current text piece.
+    fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &[u8] {
+        let t = match self.texts.get(self.part) {
+            Some(t) => &t[..],
+            None => return &[],
+        };
+        let start = self.pos;
+        let mut i = start;
+        while i < t.len() && f(t[i]) {
+            i += 1;
+        }
+        self.pos = i;
+        &t[start..i]
+    }
+
+    // ---- basic tokens ----
+
+    fn tag(&mut self) -> PResult<Tag> {
+        let t = self.take_while(is_tag_char);
+        if t.is_empty() || t.len() > MAX_TAG {
+            return syntax("bad tag");
+        }
+        Ok(Tag(String::from_utf8_lossy(t).into_owned()))
+    }
+
+    /// `atom`, upper-cased (for keywords).
+    fn keyword(&mut self) -> PResult<String> {
+        let a = self.take_while(is_atom_char);
+        if a.is_empty() {
+            return syntax("expected keyword");
+        }
+        Ok(String::from_utf8_lossy(a).to_ascii_uppercase())
+    }
+
+    /// `atom` as written.
+    fn atom(&mut self) -> PResult<String> {
+        let a = self.take_while(is_atom_char);
+        if a.is_empty() {
+            return syntax("expected atom");
+        }
+        Ok(String::from_utf8_lossy(a).into_owned())
+    }
+
+    fn number64(&mut self) -> PResult<u64> {
+        let d = self.take_while(|b| b.is_ascii_digit());
+        if d.is_empty() || d.len() > 10 {
+            return syntax("expected number");
+        }
+        Ok(d.iter().fold(0u64, |n, &c| n * 10 + u64::from(c - b'0')))
+    }
+
+    /// `number`: 32-bit unsigned.
+    fn number(&mut self) -> PResult<u32> {
+        let n = self.number64()?;
+        u32::try_from(n).or(syntax("number too large"))
+    }
+
+    fn nz_number(&mut self) -> PResult<u32> {
+        match self.number()? {
+            0 => syntax("zero not allowed"),
+            n => Ok(n),
+        }
+    }
+
+    fn quoted(&mut self) -> PResult<Vec<u8>> {
+        self.expect(b'"', "expected quoted string")?;
+        let mut out = Vec::new();
+        loop {
+            match self.peek() {
+                None => return syntax("unterminated quoted string"),
+                Some(b'"') => {
+                    self.bump();
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.bump();
+                    match self.peek() {
+                        Some(c @ (b'"' | b'\\')) => {
+                            out.push(c);
+                            self.bump();
+                        }
+                        _ => return syntax("bad escape in quoted string"),
+                    }
+                }
+                // 8-bit is outside RFC 3501 but clients send UTF-8 here.
+                Some(0) => return syntax("NUL in quoted string"),
+                Some(c) => {
+                    out.push(c);
+                    self.bump();
+                }
+            }
+        }
+    }
+
+    /// `literal`: the `{n}` marker must end the text piece.
+    fn literal(&mut self) -> PResult<Vec<u8>> {
+        self.expect(b'{', "expected literal")?;
+        self.number64()?;
+        self.eat(b'+');
+        self.expect(b'}', "bad literal")?;
+        let last = self.part + 1 >= self.texts.len();
+        if last || self.pos != self.texts[self.part].len() {
+            return syntax("literal must end the line");
+        }
+        let data = self.literals.get_mut(self.part).map(std::mem::take).unwrap_or_default();
+        self.part += 1;
+        self.pos = 0;
+        Ok(data)
+    }
+
+    /// `string` = quoted / literal, no NUL.
+    fn string(&mut self) -> PResult<Vec<u8>> {
+        let s = match self.peek() {
+            Some(b'"') => return self.quoted(),
+            Some(b'{') => self.literal()?,
+            _ => return syntax("expected string"),
+        };
+        if s.contains(&0) {
+            return syntax("NUL in string");
+        }
+        Ok(s)
+    }
+
+    /// `astring` = 1*ASTRING-CHAR / string.
+    fn astring(&mut self) -> PResult<Vec<u8>> {
+        match self.peek() {
+            Some(b'"' | b'{') => self.string(),
+            _ => {
+                let a = self.take_while(|b| is_atom_char(b) || b == b']');
+                if a.is_empty() {
+                    return syntax("expected string");
+                }
+                Ok(a.to_vec())
+            }
+        }
+    }
+
+    fn nstring(&mut self) -> PResult<Option<Vec<u8>>> {
+        match self.peek() {
+            Some(b'"' | b'{') => Ok(Some(self.string()?)),
+            _ => {
+                if self.keyword()? == "NIL" { Ok(None) } else { syntax("expected string or NIL") }
+            }
+        }
+    }
+
+    fn short(&mut self, s: Vec<u8>) -> PResult<Vec<u8>> {
+        if s.len() > MAX_NAME { syntax("name too long") } else { Ok(s) }
+    }
+
+    fn mailbox(&mut self) -> PResult<MailboxName> {
+        let s = self.astring()?;
+        Ok(MailboxName::new(self.short(s)?))
+    }
+
+    /// `list-mailbox` = 1*list-char / string.
+    fn list_mailbox(&mut self) -> PResult<Vec<u8>> {
+        let s = match self.peek() {
+            Some(b'"' | b'{') => self.string()?,
+            _ => {
+                let a = self.take_while(|b| is_atom_char(b) || matches!(b, b'%' | b'*' | b']'));
+                if a.is_empty() {
+                    return syntax("expected mailbox pattern");
+                }
+                a.to_vec()
+            }
+        };
+        self.short(s)
+    }
+
+    fn sequence_set(&mut self) -> PResult<SequenceSet> {
+        let s = self.take_while(|b| b.is_ascii_digit() || matches!(b, b':' | b',' | b'*' | b'$'));
+        SequenceSet::parse(s).map_err(ErrorKind::Sequence)
+    }
+
+    /// `"(" item *(SP item) ")"`, or `()` if `empty_ok`.
+    fn list<T>(&mut self, empty_ok: bool, mut item: impl FnMut(&mut Self) -> PResult<T>) -> PResult<Vec<T>> {
+        self.expect(b'(', "expected '('")?;
+        self.enter()?;
+        let mut v = Vec::new();
+        if self.eat(b')') {
+            self.leave();
+            return if empty_ok { Ok(v) } else { syntax("empty list") };
+        }
+        loop {
+            self.count_arg()?;
+            v.push(item(self)?);
+            if self.eat(b')') {
+                break;
+            }
+            self.expect(b' ', "expected space or ')'")?;
+        }
+        self.leave();
+        Ok(v)
+    }
+
+    /// Skips one `tagged-ext-val`-like value (atom, number, string, nested
+    /// list), returning its atom name when it is one.
+    fn generic_value(&mut self) -> PResult<Option<String>> {
+        match self.peek() {
+            Some(b'(') => {
+                self.list(true, |p| p.generic_value())?;
+                Ok(None)
+            }
+            Some(b'"' | b'{') => {
+                self.string()?;
+                Ok(None)
+            }
+            _ => {
+                let a = self.take_while(|b| is_atom_char(b) || matches!(b, b'*' | b']'));
+                if a.is_empty() {
+                    return syntax("expected value");
+                }
+                let a = String::from_utf8_lossy(a).to_ascii_uppercase();
+                Ok(if a.bytes().all(|b| b.is_ascii_digit() || b == b':' || b == b',') { None } else { Some(a) })
+            }
+        }
+    }
+
+    fn generic_names(&mut self) -> PResult<Vec<String>> {
+        Ok(self.list(true, |p| p.generic_value())?.into_iter().flatten().collect())
+    }
+
+    // ---- commands ----
+
+    fn command(&mut self) -> PResult<CommandKind> {
+        use CommandKind as K;
+        let name = self.keyword()?;
+        Ok(match name.as_str() {
+            "CAPABILITY" => K::Capability,
+            "NOOP" => K::Noop,
+            "LOGOUT" => K::Logout,
+            "STARTTLS" => K::StartTls,
+            "NAMESPACE" => K::Namespace,
+            "CHECK" => K::Check,
+            "CLOSE" => K::Close,
+            "UNSELECT" => K::Unselect,
+            "EXPUNGE" => K::Expunge,
+            "IDLE" => K::Idle,
+            "AUTHENTICATE" => self.authenticate()?,
+            "LOGIN" => {
+                self.sp()?;
+                let user = self.astring()?;
+                let user = self.short(user)?;
+                self.sp()?;
+                let password = self.astring()?;
+                K::Login { user, password: self.short(password)? }
+            }
+            "SELECT" | "EXAMINE" => {
+                self.sp()?;
+                let mailbox = self.mailbox()?;
+                let params = if self.eat(b' ') { self.generic_names()? } else { Vec::new() };
+                if name == "SELECT" { K::Select { mailbox, params } } else { K::Examine { mailbox, params } }
+            }
+            "CREATE" => self.create()?,
+            "DELETE" => K::Delete { mailbox: self.sp_mailbox()? },
+            "RENAME" => K::Rename { from: self.sp_mailbox()?, to: self.sp_mailbox()? },
+            "SUBSCRIBE" => K::Subscribe { mailbox: self.sp_mailbox()? },
+            "UNSUBSCRIBE" => K::Unsubscribe { mailbox: self.sp_mailbox()? },
+            "LIST" => self.list_command()?,
+            "LSUB" => {
+                self.sp()?;
+                let reference = self.astring()?;
+                let reference = self.short(reference)?;
+                self.sp()?;
+                K::Lsub { reference, pattern: self.list_mailbox()? }
+            }
+            "STATUS" => {
+                let mailbox = self.sp_mailbox()?;
+                self.sp()?;
+                K::Status { mailbox, items: self.list(false, |p| p.status_item())? }
+            }
+            "APPEND" => self.append()?,
+            "SEARCH" => self.search(false)?,
+            "FETCH" => self.fetch(false)?,
+            "STORE" => self.store(false)?,
+            "COPY" => self.copy_move(false, false)?,
+            "MOVE" => self.copy_move(false, true)?,
+            "SORT" => self.sort(false)?,
+            "THREAD" => self.thread(false)?,
+            "UID" => self.uid()?,
+            "ID" => self.id()?,
+            "ENABLE" => {
+                let mut capabilities = Vec::new();
+                while self.eat(b' ') {
+                    self.count_arg()?;
+                    capabilities.push(self.keyword()?);
+                }
+                if capabilities.is_empty() {
+                    return syntax("ENABLE needs a capability");
+                }
+                K::Enable { capabilities }
+            }
+            _ => return Err(ErrorKind::UnknownCommand),
+        })
+    }
+
+    fn sp_mailbox(&mut self) -> PResult<MailboxName> {
+        self.sp()?;
+        self.mailbox()
+    }
+
+    fn uid(&mut self) -> PResult<CommandKind> {
+        self.sp()?;
+        match self.keyword()?.as_str() {
+            "SEARCH" => self.search(true),
+            "FETCH" => self.fetch(true),
+            "STORE" => self.store(true),
+            "COPY" => self.copy_move(true, false),
+            "MOVE" => self.copy_move(true, true),
+            "SORT" => self.sort(true),
+            "THREAD" => self.thread(true),
+            "EXPUNGE" => {
+                self.sp()?;
+                Ok(CommandKind::UidExpunge { set: self.sequence_set()? })
+            }
+            _ => Err(ErrorKind::UnknownCommand),
+        }
+    }
+
+    /// ```text
+    /// authenticate = "AUTHENTICATE" SP auth-type [SP (base64 / "=")]
+    /// ```
+    fn authenticate(&mut self) -> PResult<CommandKind> {
+        self.sp()?;
+        let mechanism = self.keyword()?;
+        let initial_response = if self.eat(b' ') {
+            let r = self.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+            if r.is_empty() {
+                return syntax("bad initial response");
+            }
+            Some(r.to_vec())
+        } else {
+            None
+        };
+        Ok(CommandKind::Authenticate { mechanism, initial_response })
+    }
+
+    /// ```text
+    /// create = "CREATE" SP mailbox [SP "(" create-param *(SP create-param) ")"]
+    /// create-param =/ "USE" SP "(" [use-attr *(SP use-attr)] ")"   ; RFC 6154
+    /// ```
+    fn create(&mut self) -> PResult<CommandKind> {
+        let mailbox = self.sp_mailbox()?;
+        let mut special_use = Vec::new();
+        if self.eat(b' ') {
+            self.expect(b'(', "expected '('")?;
+            loop {
+                let name = self.keyword()?;
+                self.sp()?;
+                if name == "USE" {
+                    let attrs = self.list(true, |p| {
+                        p.expect(b'\\', "expected \\attribute")?;
+                        Ok(format!("\\{}", p.atom()?))
+                    })?;
+                    special_use.extend(attrs);
+                } else {
+                    self.generic_value()?;
+                }
+                if self.eat(b')') {
+                    break;
+                }
+                self.sp()?;
+            }
+        }
+        Ok(CommandKind::Create { mailbox, special_use })
+    }
+
+    /// ```text
+    /// list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat
+    ///        [SP list-return-opts]                           ; RFC 5258
+    /// ```
+    fn list_command(&mut self) -> PResult<CommandKind> {
+        self.sp()?;
+        let mut selection = Vec::new();
+        if self.peek() == Some(b'(') {
+            selection = self.list(true, |p| {
+                Ok(match p.keyword()?.as_str() {
+                    "SUBSCRIBED" => ListSelect::Subscribed,
+                    "REMOTE" => ListSelect::Remote,
+                    "RECURSIVEMATCH" => ListSelect::RecursiveMatch,
+                    "SPECIAL-USE" => ListSelect::SpecialUse,
+                    other => ListSelect::Other(other.to_string()),
+                })
+            })?;
+            self.sp()?;
+        }
+        let reference = self.astring()?;
+        let reference = self.short(reference)?;
+        self.sp()?;
+        let patterns = if self.peek() == Some(b'(') {
+            self.list(false, |p| p.list_mailbox())?
+        } else {
+            vec![self.list_mailbox()?]
+        };
+        let mut returns = Vec::new();
+        if self.eat(b' ') {
+            if self.keyword()? != "RETURN" {
+                return syntax("expected RETURN");
+            }
+            self.sp()?;
+            returns = self.list(true, |p| {
+                Ok(match p.keyword()?.as_str() {
+                    "SUBSCRIBED" => ListReturn::Subscribed,
+                    "CHILDREN" => ListReturn::Children,
+                    "SPECIAL-USE" => ListReturn::SpecialUse,
+                    "STATUS" => {
+                        p.sp()?;
+                        ListReturn::Status(p.list(false, |p| p.status_item())?)
+                    }
+                    other => {
+                        if p.eat(b' ') {
+                            p.generic_value()?;
+                        }
+                        ListReturn::Other(other.to_string())
+                    }
+                })
+            })?;
+        }
+        Ok(CommandKind::List { reference, patterns, selection, returns })
+    }
+
+    fn status_item(&mut self) -> PResult<StatusItem> {
+        Ok(match self.keyword()?.as_str() {
+            "MESSAGES" => StatusItem::Messages,
+            "RECENT" => StatusItem::Recent,
+            "UIDNEXT" => StatusItem::UidNext,
+            "UIDVALIDITY" => StatusItem::UidValidity,
+            "UNSEEN" => StatusItem::Unseen,
+            _ => return syntax("unknown STATUS item"),
+        })
+    }
+
+    fn flag(&mut self) -> PResult<Flag> {
+        if self.eat(b'\\') {
+            let a = self.atom()?;
+            return Ok(match a.to_ascii_uppercase().as_str() {
+                "SEEN" => Flag::Seen,
+                "ANSWERED" => Flag::Answered,
+                "FLAGGED" => Flag::Flagged,
+                "DELETED" => Flag::Deleted,
+                "DRAFT" => Flag::Draft,
+                "RECENT" => Flag::Recent,
+                _ => Flag::Extension(a),
+            });
+        }
+        Ok(Flag::Keyword(self.atom()?))
+    }
+
+    fn flag_list(&mut self) -> PResult<Vec<Flag>> {
+        self.list(true, |p| p.flag())
+    }
+
+    /// ```text
+    /// append = "APPEND" SP mailbox 1*append-message          ; RFC 3502
+    /// append-message = [SP flag-list] [SP date-time] SP literal
+    /// ```
+    fn append(&mut self) -> PResult<CommandKind> {
+        let mailbox = self.sp_mailbox()?;
+        let mut messages = Vec::new();
+        while self.eat(b' ') {
+            self.count_arg()?;
+            let mut flags = Vec::new();
+            let mut date = None;
+            if self.peek() == Some(b'(') {
+                flags = self.flag_list()?;
+                self.sp()?;
+            }
+            if self.peek() == Some(b'"') {
+                date = Some(self.date_time()?);
+                self.sp()?;
+            }
+            if self.peek() != Some(b'{') {
+                return syntax("APPEND needs a literal");
+            }
+            messages.push(AppendMessage { flags, date, data: self.literal()? });
+        }
+        if messages.is_empty() {
+            return syntax("APPEND needs a message");
+        }
+        Ok(CommandKind::Append { mailbox, messages })
+    }
+
+    fn date_time(&mut self) -> PResult<DateTime> {
+        let q = self.quoted()?;
+        parse_date_time(&q).ok_or(ErrorKind::Syntax("bad date-time"))
+    }
+
+    fn date(&mut self) -> PResult<Date> {
+        let s = if self.peek() == Some(b'"') { self.quoted()? } else { self.atom()?.into_bytes() };
+        parse_date(&s).ok_or(ErrorKind::Syntax("bad date"))
+    }
+
+    // ---- SEARCH, SORT, THREAD ----
+
+    /// ```text
+    /// search = "SEARCH" [SP "RETURN" SP "(" [search-return-opt *(SP ...)] ")"]
+    ///          [SP "CHARSET" SP astring] 1*(SP search-key)
+    /// ```
+    fn search(&mut self, uid: bool) -> PResult<CommandKind> {
+        self.sp()?;
+        let mut returns = None;
+        if self.peek_keyword("RETURN ") {
+            self.keyword()?;
+            self.sp()?;
+            returns = Some(self.list(true, |p| {
+                Ok(match p.keyword()?.as_str() {
+                    "MIN" => SearchReturn::Min,
+                    "MAX" => SearchReturn::Max,
+                    "ALL" => SearchReturn::All,
+                    "COUNT" => SearchReturn::Count,
+                    "SAVE" => SearchReturn::Save,
+                    _ => return syntax("unknown RETURN option"),
+                })
+            })?);
+            self.sp()?;
+        }
+        let mut charset = None;
+        if self.peek_keyword("CHARSET ") {
+            self.keyword()?;
+            self.sp()?;
+            charset = Some(self.charset()?);
+            self.sp()?;
+        }
+        let criteria = self.search_keys()?;
+        Ok(CommandKind::Search { uid, charset, returns, criteria })
+    }
+
+    fn peek_keyword(&self, word: &str) -> bool {
+        let t = match self.texts.get(self.part) {
+            Some(t) => &t[self.pos.min(t.len())..],
+            None => return false,
+        };
+        t.len() >= word.len() && t[..word.len()].eq_ignore_ascii_case(word.as_bytes())
+    }
+
+    fn charset(&mut self) -> PResult<String> {
+        let c = self.astring()?;
+        if c.len() > 64 || !c.is_ascii() {
+            return syntax("bad charset");
+        }
+        Ok(String::from_utf8_lossy(&c).to_ascii_uppercase())
+    }
+
+    /// `1*(search-key SP) search-key` up to the end of the command.
+    fn search_keys(&mut self) -> PResult<SearchKey> {
+        let mut keys = vec![self.search_key()?];
+        while self.eat(b' ') {
+            self.count_arg()?;
+            keys.push(self.search_key()?);
+        }
+        Ok(if keys.len() == 1 { keys.remove(0) } else { SearchKey::And(keys) })
+    }
+
+    fn search_key(&mut self) -> PResult<SearchKey> {
+        self.enter()?;
+        let k = self.search_key_inner();
+        self.leave();
+        k
+    }
+
+    fn sp_astring(&mut self) -> PResult<Vec<u8>> {
+        self.sp()?;
+        self.astring()
+    }
+
+    fn sp_date(&mut self) -> PResult<Date> {
+        self.sp()?;
+        self.date()
+    }
+
+    fn search_key_inner(&mut self) -> PResult<SearchKey> {
+        use SearchKey as S;
+        match self.peek() {
+            Some(b'(') => {
+                let keys = self.list(false, |p| p.search_key())?;
+                return Ok(S::And(keys));
+            }
+            Some(b'0'..=b'9' | b'*' | b'$') => return Ok(S::Sequence(self.sequence_set()?)),
+            _ => {}
+        }
+        Ok(match self.keyword()?.as_str() {
+            "ALL" => S::All,
+            "ANSWERED" => S::Answered,
+            "BCC" => S::Bcc(self.sp_astring()?),
+            "BEFORE" => S::Before(self.sp_date()?),
+            "BODY" => S::Body(self.sp_astring()?),
+            "CC" => S::Cc(self.sp_astring()?),
+            "DELETED" => S::Deleted,
+            "DRAFT" => S::Draft,
+            "FLAGGED" => S::Flagged,
+            "FROM" => S::From(self.sp_astring()?),
+            "HEADER" => {
+                let field = self.sp_astring()?;
+                S::Header(field, self.sp_astring()?)
+            }
+            "KEYWORD" => {
+                self.sp()?;
+                S::Keyword(self.atom()?)
+            }
+            "LARGER" => {
+                self.sp()?;
+                S::Larger(self.number()?)
+            }
+            "NEW" => S::New,
+            "NOT" => {
+                self.sp()?;
+                S::Not(Box::new(self.search_key()?))
+            }
+            "OLD" => S::Old,
+            "ON" => S::On(self.sp_date()?),
+            "OR" => {
+                self.sp()?;
+                let a = self.search_key()?;
+                self.sp()?;
+                S::Or(Box::new(a), Box::new(self.search_key()?))
+            }
+            "RECENT" => S::Recent,
+            "SEEN" => S::Seen,
+            "SENTBEFORE" => S::SentBefore(self.sp_date()?),
+            "SENTON" => S::SentOn(self.sp_date()?),
+            "SENTSINCE" => S::SentSince(self.sp_date()?),
+            "SINCE" => S::Since(self.sp_date()?),
+            "SMALLER" => {
+                self.sp()?;
+                S::Smaller(self.number()?)
+            }
+            "SUBJECT" => S::Subject(self.sp_astring()?),
+            "TEXT" => S::Text(self.sp_astring()?),
+            "TO" => S::To(self.sp_astring()?),
+            "UID" => {
+                self.sp()?;
+                S::Uid(self.sequence_set()?)
+            }
+            "UNANSWERED" => S::Unanswered,
+            "UNDELETED" => S::Undeleted,
+            "UNDRAFT" => S::Undraft,
+            "UNFLAGGED" => S::Unflagged,
+            "UNKEYWORD" => {
+                self.sp()?;
+                S::Unkeyword(self.atom()?)
+            }
+            "UNSEEN" => S::Unseen,
+            "OLDER" => {
+                self.sp()?;
+                S::Older(self.nz_number()?)
+            }
+            "YOUNGER" => {
+                self.sp()?;
+                S::Younger(self.nz_number()?)
+            }
+            _ => return syntax("unknown search key"),
+        })
+    }
+
+    /// ```text
+    /// sort = ["UID" SP] "SORT" SP sort-criteria SP charset 1*(SP search-key)
+    /// ```
+    fn sort(&mut self, uid: bool) -> PResult<CommandKind> {
+        self.sp()?;
+        let criteria = self.list(false, |p| {
+            let mut reverse = false;
+            let mut k = p.keyword()?;
+            if k == "REVERSE" {
+                reverse = true;
+                p.sp()?;
+                k = p.keyword()?;
+            }
+            let key = match k.as_str() {
+                "ARRIVAL" => SortKey::Arrival,
+                "CC" => SortKey::Cc,
+                "DATE" => SortKey::Date,
+                "FROM" => SortKey::From,
+                "SIZE" => SortKey::Size,
+                "SUBJECT" => SortKey::Subject,
+                "TO" => SortKey::To,
+                _ => return syntax("unknown sort key"),
+            };
+            Ok(SortCriterion { reverse, key })
+        })?;
+        self.sp()?;
+        let charset = self.charset()?;
+        self.sp()?;
+        Ok(CommandKind::Sort { uid, criteria, charset, search: self.search_keys()? })
+    }
+
+    fn thread(&mut self, uid: bool) -> PResult<CommandKind> {
+        self.sp()?;
+        let algorithm = match self.keyword()?.as_str() {
+            "ORDEREDSUBJECT" => ThreadAlgorithm::OrderedSubject,
+            "REFERENCES" => ThreadAlgorithm::References,
+            _ => return syntax("unknown thread algorithm"),
+        };
+        self.sp()?;
+        let charset = self.charset()?;
+        self.sp()?;
+        Ok(CommandKind::Thread { uid, algorithm, charset, search: self.search_keys()? })
+    }
+
+    // ---- FETCH, STORE, COPY ----
+
+    /// ```text
+    /// fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" /
+    ///         fetch-att / "(" fetch-att *(SP fetch-att) ")")
+    /// ```
+    fn fetch(&mut self, uid: bool) -> PResult<CommandKind> {
+        self.sp()?;
+        let set = self.sequence_set()?;
+        self.sp()?;
+        let items = if self.peek() == Some(b'(') {
+            self.list(false, |p| p.fetch_att())?.into_iter().flatten().collect()
+        } else {
+            self.fetch_att()?
+        };
+        Ok(CommandKind::Fetch { uid, set, items })
+    }
+
+    /// One fetch-att; the macros expand to several.
+    fn fetch_att(&mut self) -> PResult<Vec<FetchAttr>> {
+        use FetchAttr as F;
+        let name = self.take_while(|b| b.is_ascii_alphanumeric() || b == b'.');
+        let name = String::from_utf8_lossy(name).to_ascii_uppercase();
+        Ok(match name.as_str() {
+            "ALL" => vec![F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope],
+            "FAST" => vec![F::Flags, F::InternalDate, F::Rfc822Size],
+            "FULL" => vec![F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope, F::Body],
+            "ENVELOPE" => vec![F::Envelope],
+            "FLAGS" => vec![F::Flags],
+            "INTERNALDATE" => vec![F::InternalDate],
+            "RFC822" => vec![F::Rfc822],
+            "RFC822.HEADER" => vec![F::Rfc822Header],
+            "RFC822.SIZE" => vec![F::Rfc822Size],
+            "RFC822.TEXT" => vec![F::Rfc822Text],
+            "BODYSTRUCTURE" => vec![F::BodyStructure],
+            "UID" => vec![F::Uid],
+            "BODY" if self.peek() != Some(b'[') => vec![F::Body],
+            "BODY" | "BODY.PEEK" => {
+                let section = self.section()?;
+                let partial = if self.eat(b'<') {
+                    let origin = self.number()?;
+                    self.expect(b'.', "expected '.' in partial")?;
+                    let count = self.nz_number()?;
+                    self.expect(b'>', "expected '>'")?;
+                    Some((origin, count))
+                } else {
+                    None
+                };
+                vec![F::BodySection { peek: name == "BODY.PEEK", section, partial }]
+            }
+            _ => return syntax("unknown FETCH item"),
+        })
+    }
+
+    /// ```text
+    /// section = "[" [section-spec] "]"
+    /// section-spec = section-msgtext / (section-part ["." section-text])
+    /// ```
+    fn section(&mut self) -> PResult<Section> {
+        self.expect(b'[', "expected '['")?;
+        let mut part = Vec::new();
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            if part.len() >= 64 {
+                return Err(ErrorKind::TooDeep);
+            }
+            part.push(self.nz_number()?);
+            if !self.eat(b'.') {
+                break;
+            }
+        }
+        let text = if self.peek() == Some(b']') {
+            if self.texts[self.part].get(self.pos.wrapping_sub(1)) == Some(&b'.') && !part.is_empty() {
+                return syntax("bad section");
+            }
+            None
+        } else {
+            let t = self.take_while(|b| b.is_ascii_alphabetic() || b == b'.');
+            let t = String::from_utf8_lossy(t).to_ascii_uppercase();
+            Some(match t.as_str() {
+                "HEADER" => SectionText::Header,
+                "TEXT" => SectionText::Text,
+                "MIME" if !part.is_empty() => SectionText::Mime,
+                "HEADER.FIELDS" => SectionText::HeaderFields(self.header_list()?),
+                "HEADER.FIELDS.NOT" => SectionText::HeaderFieldsNot(self.header_list()?),
+                _ => return syntax("bad section"),
+            })
+        };
+        self.expect(b']', "expected ']'")?;
+        Ok(Section { part, text })
+    }
+
+    fn header_list(&mut self) -> PResult<Vec<String>> {
+        self.sp()?;
+        self.list(false, |p| {
+            let f = p.astring()?;
+            if f.is_empty() || f.len() > 256 || !f.iter().all(|&b| (0x21..=0x7e).contains(&b) && b != b':') {
+                return syntax("bad header field name");
+            }
+            Ok(String::from_utf8_lossy(&f).to_ascii_uppercase())
+        })
+    }
+
+    /// ```text
+    /// store = "STORE" SP sequence-set SP store-att-flags
+    /// store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP
+    ///                   (flag-list / (flag *(SP flag)))
+    /// ```
+    fn store(&mut self, uid: bool) -> PResult<CommandKind> {
+        self.sp()?;
+        let set = self.sequence_set()?;
+        self.sp()?;
+        let mode = if self.eat(b'+') {
+            StoreMode::Add
+        } else if self.eat(b'-') {
+            StoreMode::Remove
+        } else {
+            StoreMode::Replace
+        };
+        let silent = match self.take_while(|b| b.is_ascii_alphabetic() || b == b'.').to_ascii_uppercase().as_slice() {
+            b"FLAGS" => false,
+            b"FLAGS.SILENT" => true,
+            _ => return syntax("expected FLAGS"),
+        };
+        self.sp()?;
+        let flags = if self.peek() == Some(b'(') {
+            self.flag_list()?
+        } else {
+            let mut v = vec![self.flag()?];
+            while self.eat(b' ') {
+                self.count_arg()?;
+                v.push(self.flag()?);
+            }
+            v
+        };
+        Ok(CommandKind::Store { uid, set, mode, silent, flags })
+    }
+
+    fn copy_move(&mut self, uid: bool, is_move: bool) -> PResult<CommandKind> {
+        self.sp()?;
+        let set = self.sequence_set()?;
+        let mailbox = self.sp_mailbox()?;
+        Ok(if is_move { CommandKind::Move { uid, set, mailbox } } else { CommandKind::Copy { uid, set, mailbox } })
+    }
+
+    /// ```text
+    /// id = "ID" SP ( "(" string SP nstring *(SP string SP nstring) ")" / nil )
+    /// ```
+    fn id(&mut self) -> PResult<CommandKind> {
+        self.sp()?;
+        if self.peek() != Some(b'(') {
+            return if self.keyword()? == "NIL" { Ok(CommandKind::Id { params: None }) } else { syntax("expected ID list") };
+        }
+        let params = self.list(true, |p| {
+            let k = p.string()?;
+            let k = p.short(k)?;
+            p.sp()?;
+            let v = match p.nstring()? {
+                Some(v) => Some(p.short(v)?),
+                None => None,
+            };
+            Ok((k, v))
+        })?;
+        Ok(CommandKind::Id { params: Some(params) })
+    }
+}
+
+const MONTHS: [&[u8; 3]; 12] = [b"JAN", b"FEB", b"MAR", b"APR", b"MAY", b"JUN", b"JUL", b"AUG", b"SEP", b"OCT", b"NOV", b"DEC"];
+
+fn digits(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0, |n, &d| n * 10 + u32::from(d - b'0')))
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// `date-text = date-day "-" date-month "-" date-year` (day 1 or 2 digits).
+pub fn parse_date(s: &[u8]) -> Option<Date> {
+    let mut it = s.split(|&b| b == b'-');
+    let (d, m, y) = (it.next()?, it.next()?, it.next()?);
+    if it.next().is_some() || d.is_empty() || d.len() > 2 || y.len() != 4 || m.len() != 3 {
+        return None;
+    }
+    let day = digits(d)? as u8;
+    let year = digits(y)? as u16;
+    let month = MONTHS.iter().position(|mm| m.eq_ignore_ascii_case(&mm[..]))? as u8 + 1;
+    if day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(Date { year, month, day })
+}
+
+/// `date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE`
+/// (the quotes already removed).
+pub fn parse_date_time(s: &[u8]) -> Option<DateTime> {
+    if s.len() != 26 || s[11] != b' ' || s[20] != b' ' {
+        return None;
+    }
+    let day_part: &[u8] = if s[0] == b' ' { &s[1..2] } else { &s[0..2] };
+    let mut date_text = day_part.to_vec();
+    date_text.extend_from_slice(&s[2..11]);
+    let date = parse_date(&date_text)?;
+    let t = &s[12..20];
+    if t[2] != b':' || t[5] != b':' {
+        return None;
+    }
+    let (hour, minute, second) = (digits(&t[0..2])?, digits(&t[3..5])?, digits(&t[6..8])?);
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let z = &s[21..26];
+    let sign: i16 = match z[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (zh, zm) = (digits(&z[1..3])?, digits(&z[3..5])?);
+    if zm > 59 || zh > 23 {
+        return None;
+    }
+    Some(DateTime {
+        date,
+        hour: hour as u8,
+        minute: minute as u8,
+        second: second as u8,
+        zone_minutes: sign * (zh as i16 * 60 + zm as i16),
+    })
+}
