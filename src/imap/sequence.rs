@@ -357,7 +357,7 @@ mod tests {
         assert_eq!(r.select_uids(&uids).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
         // 559:* includes the last UID even when 559 is above it.
         let r = p("559:*").resolve_uid(200);
-        assert_eq!(r.select_uids(&uids).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(r.select_uids(&uids[..3]).collect::<Vec<_>>(), vec![2]);
         let r = p("4:8,10:199,201").resolve_uid(200);
         assert_eq!(r.select_uids(&uids).count(), 0);
         assert!(!r.contains(3) && r.contains(4) && r.contains(8) && !r.contains(9) && !r.contains(202));

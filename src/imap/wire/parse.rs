@@ -1103,3 +1103,635 @@ pub fn parse_date_time(s: &[u8]) -> Option<DateTime> {
         zone_minutes: sign * (zh as i16 * 60 + zm as i16),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::frame::{CommandReader, Frame, Limits};
+    use super::*;
+    use crate::imap::sequence::{SeqNum, SeqRange};
+
+    /// Plays the session: cuts `input` into lines and literals exactly as a
+    /// transport would, receiving it in chunks of `chunk` bytes, and returns
+    /// every result plus the continuation requests it had to send.
+    fn drive(input: &[u8], chunk: usize, limits: Limits) -> (Vec<Result<Command, ParseError>>, usize) {
+        let mut reader = CommandReader::new(limits);
+        let mut out = Vec::new();
+        let mut continuations = 0;
+        let mut pending: Vec<u8> = Vec::new();
+        let mut want_literal: Option<usize> = None;
+        for piece in input.chunks(chunk.max(1)) {
+            pending.extend_from_slice(piece);
+            loop {
+                if let Some(n) = want_literal {
+                    if pending.len() < n {
+                        break;
+                    }
+                    let rest = pending.split_off(n);
+                    let lit = std::mem::replace(&mut pending, rest);
+                    reader.push_literal(lit).expect("literal accepted");
+                    want_literal = None;
+                    continue;
+                }
+                let Some(nl) = pending.iter().position(|&b| b == b'\n') else { break };
+                let rest = pending.split_off(nl + 1);
+                let line = std::mem::replace(&mut pending, rest);
+                match reader.push_line(&line) {
+                    Frame::Literal { size, sync } => {
+                        continuations += usize::from(sync);
+                        want_literal = Some(size as usize);
+                    }
+                    Frame::Done(r) => {
+                        let fatal = r.as_ref().err().is_some_and(|e| e.fatal);
+                        out.push(r);
+                        if fatal {
+                            return (out, continuations);
+                        }
+                    }
+                }
+            }
+        }
+        (out, continuations)
+    }
+
+    fn parse_one(input: &str) -> Result<Command, ParseError> {
+        let input = format!("{input}\r\n");
+        let (mut v, _) = drive(input.as_bytes(), input.len(), Limits::default());
+        assert_eq!(v.len(), 1, "{input:?}");
+        v.remove(0)
+    }
+
+    fn kind(input: &str) -> CommandKind {
+        match parse_one(input) {
+            Ok(c) => {
+                assert_eq!(c.tag.as_str(), "a1");
+                c.kind
+            }
+            Err(e) => panic!("{input:?}: {e:?}"),
+        }
+    }
+
+    fn err(input: &str) -> ParseError {
+        match parse_one(input) {
+            Ok(c) => panic!("{input:?} parsed: {c:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn mb(s: &str) -> MailboxName {
+        MailboxName::new(s.as_bytes().to_vec())
+    }
+
+    fn set(s: &str) -> SequenceSet {
+        SequenceSet::parse(s.as_bytes()).unwrap()
+    }
+
+    fn b(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn simple_commands() {
+        use CommandKind as K;
+        let table: &[(&str, CommandKind)] = &[
+            ("a1 CAPABILITY", K::Capability),
+            ("a1 capability", K::Capability),
+            ("a1 NOOP", K::Noop),
+            ("a1 LOGOUT", K::Logout),
+            ("a1 STARTTLS", K::StartTls),
+            ("a1 NAMESPACE", K::Namespace),
+            ("a1 CHECK", K::Check),
+            ("a1 CLOSE", K::Close),
+            ("a1 UNSELECT", K::Unselect),
+            ("a1 EXPUNGE", K::Expunge),
+            ("a1 IDLE", K::Idle),
+            ("a1 AUTHENTICATE plain", K::Authenticate { mechanism: "PLAIN".into(), initial_response: None }),
+            (
+                "a1 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==",
+                K::Authenticate { mechanism: "PLAIN".into(), initial_response: Some(b("AGFsaWNlAHNlY3JldA==")) },
+            ),
+            ("a1 AUTHENTICATE EXTERNAL =", K::Authenticate { mechanism: "EXTERNAL".into(), initial_response: Some(b("=")) }),
+            ("a1 LOGIN alice secret", K::Login { user: b("alice"), password: b("secret") }),
+            ("a1 LOGIN \"al ice\" \"p\\\"w\\\\\"", K::Login { user: b("al ice"), password: b("p\"w\\") }),
+            ("a1 LOGIN alice {6+}\r\nsec\"t\\", K::Login { user: b("alice"), password: b("sec\"t\\") }),
+            ("a1 SELECT inbox", K::Select { mailbox: mb("INBOX"), params: vec![] }),
+            ("a1 SELECT INBOX (CONDSTORE)", K::Select { mailbox: mb("INBOX"), params: vec!["CONDSTORE".into()] }),
+            (
+                "a1 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))",
+                K::Select { mailbox: mb("INBOX"), params: vec!["QRESYNC".into()] },
+            ),
+            ("a1 EXAMINE \"Sent Items\"", K::Examine { mailbox: mb("Sent Items"), params: vec![] }),
+            ("a1 CREATE foo/bar", K::Create { mailbox: mb("foo/bar"), special_use: vec![] }),
+            (
+                "a1 CREATE MySpecialJunk (USE (\\Junk \\Sent))",
+                K::Create { mailbox: mb("MySpecialJunk"), special_use: vec!["\\Junk".into(), "\\Sent".into()] },
+            ),
+            ("a1 DELETE Trash", K::Delete { mailbox: mb("Trash") }),
+            ("a1 RENAME INBOX Old", K::Rename { from: mb("INBOX"), to: mb("Old") }),
+            ("a1 SUBSCRIBE &AMk-t&AOk-", K::Subscribe { mailbox: mb("&AMk-t&AOk-") }),
+            ("a1 UNSUBSCRIBE {3}\r\na b", K::Unsubscribe { mailbox: mb("a b") }),
+            (
+                "a1 LIST \"\" *",
+                K::List { reference: b(""), patterns: vec![b("*")], selection: vec![], returns: vec![] },
+            ),
+            (
+                "a1 LIST ~/Mail/ %/foo]",
+                K::List { reference: b("~/Mail/"), patterns: vec![b("%/foo]")], selection: vec![], returns: vec![] },
+            ),
+            (
+                "a1 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (INBOX \"Sent*\") RETURN (SPECIAL-USE CHILDREN SUBSCRIBED)",
+                K::List {
+                    reference: b(""),
+                    patterns: vec![b("INBOX"), b("Sent*")],
+                    selection: vec![ListSelect::Subscribed, ListSelect::RecursiveMatch],
+                    returns: vec![ListReturn::SpecialUse, ListReturn::Children, ListReturn::Subscribed],
+                },
+            ),
+            (
+                "a1 LIST () \"\" % RETURN (STATUS (MESSAGES UNSEEN) X-FOO)",
+                K::List {
+                    reference: b(""),
+                    patterns: vec![b("%")],
+                    selection: vec![],
+                    returns: vec![ListReturn::Status(vec![StatusItem::Messages, StatusItem::Unseen]), ListReturn::Other("X-FOO".into())],
+                },
+            ),
+            ("a1 LSUB \"\" \"*\"", K::Lsub { reference: b(""), pattern: b("*") }),
+            (
+                "a1 STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)",
+                K::Status {
+                    mailbox: mb("INBOX"),
+                    items: vec![StatusItem::Messages, StatusItem::Recent, StatusItem::UidNext, StatusItem::UidValidity, StatusItem::Unseen],
+                },
+            ),
+            ("a1 UID EXPUNGE 3:5,7", K::UidExpunge { set: set("3:5,7") }),
+            ("a1 COPY 1:* Archive", K::Copy { uid: false, set: set("1:*"), mailbox: mb("Archive") }),
+            ("a1 UID COPY 4,5 \"A b\"", K::Copy { uid: true, set: set("4,5"), mailbox: mb("A b") }),
+            ("a1 MOVE $ Junk", K::Move { uid: false, set: SequenceSet::Saved, mailbox: mb("Junk") }),
+            ("a1 uid move 10:* Trash", K::Move { uid: true, set: set("10:*"), mailbox: mb("Trash") }),
+            ("a1 ID NIL", K::Id { params: None }),
+            (
+                "a1 ID (\"name\" \"mutt\" \"version\" NIL)",
+                K::Id { params: Some(vec![(b("name"), Some(b("mutt"))), (b("version"), None)]) },
+            ),
+            ("a1 ENABLE CONDSTORE utf8=accept", K::Enable { capabilities: vec!["CONDSTORE".into(), "UTF8=ACCEPT".into()] }),
+        ];
+        for (input, want) in table {
+            assert_eq!(&kind(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn store_commands() {
+        use CommandKind as K;
+        let table: &[(&str, CommandKind)] = &[
+            (
+                "a1 STORE 1 FLAGS (\\Seen \\Deleted $Label1)",
+                K::Store {
+                    uid: false,
+                    set: set("1"),
+                    mode: StoreMode::Replace,
+                    silent: false,
+                    flags: vec![Flag::Seen, Flag::Deleted, Flag::Keyword("$Label1".into())],
+                },
+            ),
+            (
+                "a1 UID STORE 1:* +FLAGS.SILENT \\answered",
+                K::Store { uid: true, set: set("1:*"), mode: StoreMode::Add, silent: true, flags: vec![Flag::Answered] },
+            ),
+            (
+                "a1 STORE 2 -flags (\\Flagged \\Draft \\X-Custom)",
+                K::Store {
+                    uid: false,
+                    set: set("2"),
+                    mode: StoreMode::Remove,
+                    silent: false,
+                    flags: vec![Flag::Flagged, Flag::Draft, Flag::Extension("X-Custom".into())],
+                },
+            ),
+            ("a1 STORE 2 FLAGS ()", K::Store { uid: false, set: set("2"), mode: StoreMode::Replace, silent: false, flags: vec![] }),
+        ];
+        for (input, want) in table {
+            assert_eq!(&kind(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn fetch_items() {
+        use FetchAttr as F;
+        let sec = |part: Vec<u32>, text: Option<SectionText>| Section { part, text };
+        let body = |peek, section, partial| F::BodySection { peek, section, partial };
+        let table: &[(&str, Vec<FetchAttr>)] = &[
+            ("ALL", vec![F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope]),
+            ("fast", vec![F::Flags, F::InternalDate, F::Rfc822Size]),
+            ("FULL", vec![F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope, F::Body]),
+            ("(FLAGS UID)", vec![F::Flags, F::Uid]),
+            ("(RFC822 RFC822.HEADER RFC822.SIZE RFC822.TEXT)", vec![F::Rfc822, F::Rfc822Header, F::Rfc822Size, F::Rfc822Text]),
+            ("(ENVELOPE BODY BODYSTRUCTURE INTERNALDATE)", vec![F::Envelope, F::Body, F::BodyStructure, F::InternalDate]),
+            ("BODY[]", vec![body(false, sec(vec![], None), None)]),
+            ("BODY.PEEK[]<0.2048>", vec![body(true, sec(vec![], None), Some((0, 2048)))]),
+            ("body[header]", vec![body(false, sec(vec![], Some(SectionText::Header)), None)]),
+            ("BODY[TEXT]", vec![body(false, sec(vec![], Some(SectionText::Text)), None)]),
+            ("BODY[1]", vec![body(false, sec(vec![1], None), None)]),
+            ("BODY[1.2.3]", vec![body(false, sec(vec![1, 2, 3], None), None)]),
+            ("BODY[1.2.MIME]", vec![body(false, sec(vec![1, 2], Some(SectionText::Mime)), None)]),
+            ("BODY[4.2.HEADER]", vec![body(false, sec(vec![4, 2], Some(SectionText::Header)), None)]),
+            ("BODY[3.TEXT]<10.20>", vec![body(false, sec(vec![3], Some(SectionText::Text)), Some((10, 20)))]),
+            (
+                "(UID BODY.PEEK[HEADER.FIELDS (From To \"Subject\" {10}\r\nMessage-ID)])",
+                vec![
+                    F::Uid,
+                    body(
+                        true,
+                        sec(vec![], Some(SectionText::HeaderFields(vec!["FROM".into(), "TO".into(), "SUBJECT".into(), "MESSAGE-ID".into()]))),
+                        None,
+                    ),
+                ],
+            ),
+            (
+                "BODY[HEADER.FIELDS.NOT (X-Spam)]",
+                vec![body(false, sec(vec![], Some(SectionText::HeaderFieldsNot(vec!["X-SPAM".into()]))), None)],
+            ),
+        ];
+        for (items, want) in table {
+            let input = format!("a1 UID FETCH 1:* {items}");
+            match kind(&input) {
+                CommandKind::Fetch { uid: true, set: s, items } => {
+                    assert_eq!(s, set("1:*"));
+                    assert_eq!(&items, want, "{input}");
+                }
+                other => panic!("{input}: {other:?}"),
+            }
+        }
+        let bad = [
+            "BODY[", "BODY[MIME]", "BODY[1.]", "BODY[0]", "BODY[]<0>", "BODY[]<0.0>", "BODY[HEADER.FIELDS]",
+            "BODY[HEADER.FIELDS ()]", "BODY[TEXT.HEADER]", "(FLAGS", "FLAGS)", "()", "XYZ", "BODY.PEEK",
+            "(FLAGS  UID)", "BODY[HEADER.FIELDS (a:b)]",
+        ];
+        for items in bad {
+            let e = err(&format!("a1 FETCH 1 {items}"));
+            assert_eq!(e.tag, Some(Tag("a1".into())), "{items}");
+        }
+    }
+
+    #[test]
+    fn search_keys() {
+        use SearchKey as S;
+        let d = |year, month, day| Date { year, month, day };
+        let table: &[(&str, SearchKey)] = &[
+            ("ALL", S::All),
+            ("1:3,5", S::Sequence(set("1:3,5"))),
+            ("$", S::Sequence(SequenceSet::Saved)),
+            ("UID 1:*", S::Uid(set("1:*"))),
+            (
+                "ANSWERED DELETED DRAFT FLAGGED NEW OLD RECENT SEEN",
+                S::And(vec![S::Answered, S::Deleted, S::Draft, S::Flagged, S::New, S::Old, S::Recent, S::Seen]),
+            ),
+            (
+                "UNANSWERED UNDELETED UNDRAFT UNFLAGGED UNSEEN",
+                S::And(vec![S::Unanswered, S::Undeleted, S::Undraft, S::Unflagged, S::Unseen]),
+            ),
+            (
+                "BCC a CC b FROM \"c d\" TO e SUBJECT {3}\r\nf g BODY h TEXT i",
+                S::And(vec![
+                    S::Bcc(b("a")),
+                    S::Cc(b("b")),
+                    S::From(b("c d")),
+                    S::To(b("e")),
+                    S::Subject(b("f g")),
+                    S::Body(b("h")),
+                    S::Text(b("i")),
+                ]),
+            ),
+            ("HEADER Message-ID \"<x@y>\"", S::Header(b("Message-ID"), b("<x@y>"))),
+            ("KEYWORD $Junk UNKEYWORD Work", S::And(vec![S::Keyword("$Junk".into()), S::Unkeyword("Work".into())])),
+            ("LARGER 1000 SMALLER 4294967295", S::And(vec![S::Larger(1000), S::Smaller(u32::MAX)])),
+            (
+                "BEFORE 1-Feb-1994 ON \"29-feb-2024\" SINCE 31-Dec-1999",
+                S::And(vec![S::Before(d(1994, 2, 1)), S::On(d(2024, 2, 29)), S::Since(d(1999, 12, 31))]),
+            ),
+            (
+                "SENTBEFORE 1-Jan-2000 SENTON 2-Jan-2000 SENTSINCE 3-Jan-2000",
+                S::And(vec![S::SentBefore(d(2000, 1, 1)), S::SentOn(d(2000, 1, 2)), S::SentSince(d(2000, 1, 3))]),
+            ),
+            ("NOT SEEN", S::Not(Box::new(S::Seen))),
+            (
+                "OR (FROM a SEEN) NOT TO b",
+                S::Or(Box::new(S::And(vec![S::From(b("a")), S::Seen])), Box::new(S::Not(Box::new(S::To(b("b")))))),
+            ),
+            ("OLDER 3600 YOUNGER 60", S::And(vec![S::Older(3600), S::Younger(60)])),
+            ("((SEEN))", S::And(vec![S::And(vec![S::Seen])])),
+            ("SUBJECT \"caf\u{e9}\"", S::Subject("caf\u{e9}".as_bytes().to_vec())),
+        ];
+        for (keys, want) in table {
+            let input = format!("a1 SEARCH {keys}");
+            match kind(&input) {
+                CommandKind::Search { uid: false, charset: None, returns: None, criteria } => {
+                    assert_eq!(&criteria, want, "{input}")
+                }
+                other => panic!("{input}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            kind("a1 UID SEARCH RETURN (MIN MAX ALL COUNT) CHARSET utf-8 TEXT x"),
+            CommandKind::Search {
+                uid: true,
+                charset: Some("UTF-8".into()),
+                returns: Some(vec![SearchReturn::Min, SearchReturn::Max, SearchReturn::All, SearchReturn::Count]),
+                criteria: S::Text(b("x")),
+            }
+        );
+        assert_eq!(
+            kind("a1 SEARCH RETURN () 1:*"),
+            CommandKind::Search { uid: false, charset: None, returns: Some(vec![]), criteria: S::Sequence(set("1:*")) }
+        );
+        let bad = [
+            "", "FOO", "BEFORE 30-Feb-2001", "BEFORE 1-Foo-2001", "BEFORE 1-Jan-01", "LARGER x", "LARGER 4294967296",
+            "NOT", "OR SEEN", "()", "(SEEN", "SEEN)", "OLDER 0", "UID", "0", "1:", "SEEN  ANSWERED", "CHARSET",
+            "RETURN (FOO) ALL", "HEADER x",
+        ];
+        for keys in bad {
+            let e = err(&format!("a1 SEARCH {keys}"));
+            assert_eq!(e.tag, Some(Tag("a1".into())), "{keys}");
+            assert!(!e.fatal);
+        }
+    }
+
+    #[test]
+    fn sort_and_thread() {
+        assert_eq!(
+            kind("a1 UID SORT (REVERSE ARRIVAL cc DATE FROM SIZE SUBJECT TO) UTF-8 SINCE 1-Feb-1994"),
+            CommandKind::Sort {
+                uid: true,
+                criteria: [
+                    (true, SortKey::Arrival),
+                    (false, SortKey::Cc),
+                    (false, SortKey::Date),
+                    (false, SortKey::From),
+                    (false, SortKey::Size),
+                    (false, SortKey::Subject),
+                    (false, SortKey::To),
+                ]
+                .into_iter()
+                .map(|(reverse, key)| SortCriterion { reverse, key })
+                .collect(),
+                charset: "UTF-8".into(),
+                search: SearchKey::Since(Date { year: 1994, month: 2, day: 1 }),
+            }
+        );
+        assert_eq!(
+            kind("a1 THREAD REFERENCES US-ASCII ALL UNDELETED"),
+            CommandKind::Thread {
+                uid: false,
+                algorithm: ThreadAlgorithm::References,
+                charset: "US-ASCII".into(),
+                search: SearchKey::And(vec![SearchKey::All, SearchKey::Undeleted]),
+            }
+        );
+        assert!(matches!(
+            kind("a1 UID THREAD orderedsubject UTF-8 ALL"),
+            CommandKind::Thread { uid: true, algorithm: ThreadAlgorithm::OrderedSubject, .. }
+        ));
+        for bad in ["a1 SORT () UTF-8 ALL", "a1 SORT (REVERSE) UTF-8 ALL", "a1 SORT (DATE) UTF-8", "a1 THREAD FOO UTF-8 ALL"] {
+            assert!(err(bad).tag.is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn append_and_multiappend() {
+        let dt = DateTime {
+            date: Date { year: 1994, month: 7, day: 7 },
+            hour: 21,
+            minute: 52,
+            second: 25,
+            zone_minutes: -(7 * 60),
+        };
+        assert_eq!(
+            kind("a1 APPEND saved-messages (\\Seen) \" 7-Jul-1994 21:52:25 -0700\" {5}\r\nHello"),
+            CommandKind::Append {
+                mailbox: mb("saved-messages"),
+                messages: vec![AppendMessage { flags: vec![Flag::Seen], date: Some(dt), data: b("Hello") }],
+            }
+        );
+        assert_eq!(
+            kind("a1 APPEND INBOX {8+}\r\nA\r\n{3}\r\n \"07-Jul-1994 21:52:25 +0530\" {0+}\r\n () {4}\r\n\0\r\n."),
+            CommandKind::Append {
+                mailbox: mb("INBOX"),
+                messages: vec![
+                    AppendMessage { flags: vec![], date: None, data: b("A\r\n{3}\r\n") },
+                    AppendMessage {
+                        flags: vec![],
+                        date: Some(DateTime { zone_minutes: 330, ..dt }),
+                        data: vec![],
+                    },
+                    AppendMessage { flags: vec![], date: None, data: b("\0\r\n.") },
+                ],
+            }
+        );
+        for bad in [
+            "a1 APPEND INBOX",
+            "a1 APPEND INBOX \"x\"",
+            "a1 APPEND INBOX (\\Seen)",
+            "a1 APPEND INBOX \"32-Jul-1994 21:52:25 -0700\" {1}\r\nx",
+            "a1 APPEND INBOX \"7-Jul-1994 21:52:25 -0700\" {1}\r\nx",
+            "a1 APPEND INBOX \" 7-Jul-1994 24:52:25 -0700\" {1}\r\nx",
+            "a1 APPEND INBOX {1}\r\nx ",
+            "a1 APPEND INBOX {1}\r\nxy",
+        ] {
+            assert!(err(bad).tag.is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_tagged_and_untagged() {
+        let table: &[(&str, Option<&str>, ErrorKind)] = &[
+            ("", None, ErrorKind::Syntax("bad tag")),
+            ("a1", None, ErrorKind::Syntax("expected space")),
+            ("+a NOOP", None, ErrorKind::Syntax("bad tag")),
+            ("* NOOP", None, ErrorKind::Syntax("bad tag")),
+            ("a{1} NOOP", None, ErrorKind::Syntax("expected space")),
+            ("a1 XYZZY", Some("a1"), ErrorKind::UnknownCommand),
+            ("a1 UID XYZZY 1", Some("a1"), ErrorKind::UnknownCommand),
+            ("a1 NOOP extra", Some("a1"), ErrorKind::Syntax("unexpected characters at end of command")),
+            ("a1 NOOP ", Some("a1"), ErrorKind::Syntax("unexpected characters at end of command")),
+            ("a1  NOOP", Some("a1"), ErrorKind::Syntax("expected keyword")),
+            ("a1 LOGIN alice", Some("a1"), ErrorKind::Syntax("expected space")),
+            ("a1 LOGIN \"alice secret", Some("a1"), ErrorKind::Syntax("unterminated quoted string")),
+            ("a1 LOGIN \"a\\lice\" x", Some("a1"), ErrorKind::Syntax("bad escape in quoted string")),
+            ("a1 FETCH 0 FLAGS", Some("a1"), ErrorKind::Sequence(SequenceError::Syntax)),
+            ("a1 FETCH 4294967296 FLAGS", Some("a1"), ErrorKind::Sequence(SequenceError::Overflow)),
+            ("a1 STATUS INBOX (SIZE)", Some("a1"), ErrorKind::Syntax("unknown STATUS item")),
+            ("a1 STATUS INBOX ()", Some("a1"), ErrorKind::Syntax("empty list")),
+            ("a1 ENABLE", Some("a1"), ErrorKind::Syntax("ENABLE needs a capability")),
+            ("a1 SELECT", Some("a1"), ErrorKind::Syntax("expected space")),
+            ("a1 LOGIN {5}x", Some("a1"), ErrorKind::Syntax("literal must end the line")),
+        ];
+        for (input, tag, kind) in table {
+            let e = err(input);
+            assert_eq!(e.tag.as_ref().map(Tag::as_str), *tag, "{input:?}");
+            assert_eq!(&e.kind, kind, "{input:?}");
+            assert!(!e.fatal, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn every_chunking_gives_the_same_result() {
+        let inputs: &[&[u8]] = &[
+            b"a1 LOGIN {5}\r\nalice {6}\r\nse\r\ncr\r\n",
+            b"a2 APPEND INBOX (\\Seen) {12+}\r\nSubject: x\r\n {3}\r\n{5}\r\n",
+            b"a3 SEARCH CHARSET UTF-8 SUBJECT {4+}\r\n\xc3\xa9\"\\ FROM \"{3}\"\r\n",
+            b"a4 UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS ({4}\r\nFrom)])\r\na5 NOOP\r\n",
+            b"a6 LOGIN \"{5}\" x\r\nbad line {3}\r\nabc\r\n",
+        ];
+        for input in inputs {
+            let (whole, conts) = drive(input, input.len(), Limits::default());
+            assert!(whole.iter().all(|r| r.is_ok()) || input.starts_with(b"a6"), "{whole:?}");
+            for chunk in 1..input.len() {
+                assert_eq!(drive(input, chunk, Limits::default()), (whole.clone(), conts), "chunk {chunk}");
+            }
+        }
+        let (r, conts) = drive(inputs[0], 1, Limits::default());
+        assert_eq!(conts, 2);
+        assert_eq!(r[0].as_ref().unwrap().kind, CommandKind::Login { user: b("alice"), password: b("se\r\ncr") });
+        // "{5}" inside quotes is no literal; the bad line that follows is
+        // untagged-BAD-free: it has a tag, then its literal is consumed.
+        let (r, conts) = drive(inputs[4], 1, Limits::default());
+        assert_eq!(conts, 1);
+        assert!(r[0].is_ok());
+        assert_eq!(r[1].as_ref().unwrap_err().tag, Some(Tag("bad".into())));
+    }
+
+    #[test]
+    fn literal_bounds() {
+        let limits = Limits { max_literal: 100, max_append_total: 150, max_command: 200, ..Limits::default() };
+        let mut r = CommandReader::new(limits);
+        // Over max_literal: refused before reading; sync → recoverable NO.
+        match r.push_line(b"a1 APPEND INBOX {101}\r\n") {
+            Frame::Done(Err(e)) => {
+                assert_eq!(e.kind, ErrorKind::LiteralTooBig);
+                assert_eq!(e.tag, Some(Tag("a1".into())));
+                assert!(!e.fatal);
+            }
+            f => panic!("{f:?}"),
+        }
+        assert!(!r.in_progress());
+        // Non-synchronizing and too big: the bytes are coming, so fatal.
+        match r.push_line(b"a2 APPEND INBOX {101+}\r\n") {
+            Frame::Done(Err(e)) => assert!(e.fatal && e.kind == ErrorKind::LiteralTooBig),
+            f => panic!("{f:?}"),
+        }
+        // MULTIAPPEND total.
+        assert_eq!(r.push_line(b"a3 APPEND INBOX {100}\r\n"), Frame::Literal { size: 100, sync: true });
+        r.push_literal(vec![b'x'; 100]).unwrap();
+        match r.push_line(b" {51}\r\n") {
+            Frame::Done(Err(e)) => assert_eq!(e.kind, ErrorKind::LiteralTooBig),
+            f => panic!("{f:?}"),
+        }
+        // Other commands: literals count against max_command.
+        match r.push_line(b"a4 LOGIN {190}\r\n") {
+            Frame::Done(Err(e)) => assert_eq!((e.kind, e.fatal), (ErrorKind::CommandTooLong, false)),
+            f => panic!("{f:?}"),
+        }
+        // 2^32 and beyond: a clean error, never a wrapped size.
+        for (line, fatal) in [
+            (&b"a5 APPEND INBOX {4294967296}\r\n"[..], false),
+            (b"a5 LOGIN {99999999999999999999999}\r\n", false),
+            (b"a5 APPEND INBOX {4294967296+}\r\n", true),
+        ] {
+            match r.push_line(line) {
+                Frame::Done(Err(e)) => {
+                    assert_eq!((e.kind, e.fatal, e.tag), (ErrorKind::BadLiteral, fatal, Some(Tag("a5".into()))))
+                }
+                f => panic!("{f:?}"),
+            }
+        }
+        // Wrong literal length from the session is refused, not trusted.
+        assert_eq!(r.push_line(b"a6 LOGIN {3}\r\n"), Frame::Literal { size: 3, sync: true });
+        assert!(r.push_literal(b"ab".to_vec()).unwrap_err().fatal);
+        // A too long line.
+        let long = format!("a7 LOGIN {} x\r\n", "a".repeat(300));
+        match r.push_line(long.as_bytes()) {
+            Frame::Done(Err(e)) => assert_eq!(e.kind, ErrorKind::CommandTooLong),
+            f => panic!("{f:?}"),
+        }
+        assert_eq!(r.push_line(b"a8 APPEND INBOX {0}\r\n"), Frame::Literal { size: 0, sync: true });
+        r.push_literal(Vec::new()).unwrap();
+        assert!(matches!(r.push_line(b"\r\n"), Frame::Done(Ok(_))));
+    }
+
+    #[test]
+    fn nesting_and_argument_bounds() {
+        // 10,000 nested parentheses: BAD, no stack overflow.
+        let deep = format!("a1 SEARCH {}SEEN{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert_eq!(err(&deep).kind, ErrorKind::TooDeep);
+        let nots = format!("a1 SEARCH {}SEEN", "NOT ".repeat(10_000));
+        assert_eq!(err(&nots).kind, ErrorKind::TooDeep);
+        let ors = format!("a1 SEARCH {}SEEN{}", "OR ".repeat(10_000), " SEEN".repeat(10_000));
+        assert_eq!(err(&ors).kind, ErrorKind::TooDeep);
+        let generic = format!("a1 SELECT INBOX {}{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert_eq!(err(&generic).kind, ErrorKind::TooDeep);
+        // Within the bound it parses.
+        let ok = format!("a1 SEARCH {}SEEN{}", "(".repeat(30), ")".repeat(30));
+        assert!(parse_one(&ok).is_ok());
+        let ok = format!("a1 SEARCH {}SEEN", "NOT ".repeat(60));
+        assert!(parse_one(&ok).is_ok());
+        let many = format!("a1 SEARCH{}", " SEEN".repeat(20_000));
+        assert_eq!(err(&many).kind, ErrorKind::TooManyArgs);
+        let flags = format!("a1 STORE 1 +FLAGS ({})", vec!["x"; 20_000].join(" "));
+        assert_eq!(err(&flags).kind, ErrorKind::TooManyArgs);
+        let huge = format!("a1 FETCH 1:4294967295 (FLAGS)");
+        assert!(matches!(kind_of(&huge), CommandKind::Fetch { .. }));
+    }
+
+    fn kind_of(s: &str) -> CommandKind {
+        parse_one(s).unwrap().kind
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        // Deterministic pseudo-random bytes, whole and in small chunks.
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        let alphabet = b"a1 ()[]{}<>\"\\*%$:,.+-~0123456789\r\nSEARCHFETCHBODY.PEEKHEADER.FIELDSUIDNOTOR\x80\xff\0";
+        for round in 0..300 {
+            let len = 1 + (round * 7) % 200;
+            let mut input = Vec::with_capacity(len);
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                input.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            input.extend_from_slice(b"\r\n");
+            let limits = Limits { max_literal: 64, max_command: 4096, ..Limits::default() };
+            let whole = drive(&input, input.len(), limits);
+            assert_eq!(drive(&input, 3, limits), whole);
+        }
+    }
+
+    #[test]
+    fn sequence_set_shape() {
+        match kind_of("a1 FETCH 1:*,3 FLAGS") {
+            CommandKind::Fetch { set: SequenceSet::Ranges(r), .. } => assert_eq!(
+                r,
+                vec![
+                    SeqRange { start: SeqNum::Num(1), end: SeqNum::Star },
+                    SeqRange { start: SeqNum::Num(3), end: SeqNum::Num(3) }
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date(b"1-Jan-2000"), Some(Date { year: 2000, month: 1, day: 1 }));
+        assert_eq!(parse_date(b"29-Feb-1900"), None);
+        assert_eq!(parse_date(b"29-Feb-2000"), Some(Date { year: 2000, month: 2, day: 29 }));
+        for bad in [&b"0-Jan-2000"[..], b"001-Jan-2000", b"1-January-2000", b"1-Jan-2000-", b"1 Jan 2000", b""] {
+            assert_eq!(parse_date(bad), None);
+        }
+        assert!(parse_date_time(b"01-Jan-2000 00:00:00 +0000").is_some());
+        assert!(parse_date_time(b"01-Jan-2000 00:00:00 0000").is_none());
+        assert!(parse_date_time(b"01-Jan-2000 00:60:00 +0000").is_none());
+        assert!(parse_date_time(b"01-Jan-2000 00:00:00 +0060").is_none());
+    }
+}
