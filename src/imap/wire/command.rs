@@ -301,7 +301,7 @@ pub enum CommandKind {
     Thread { uid: bool, algorithm: ThreadAlgorithm, charset: String, search: SearchKey },
     Idle,
     /// `None` for `ID NIL`; values may be NIL.
-    Id { params: Option<Vec<(Vec<u8>, Option<Vec<u8>>)>> },
+    Id { params: Option<IdParams> },
     /// Capability names upper-cased.
     Enable { capabilities: Vec<String> },
 }
@@ -354,6 +354,9 @@ impl CommandKind {
         }
     }
 }
+
+/// ID field/value pairs (RFC 2971 §3.3); a value may be NIL.
+pub type IdParams = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
 /// A complete command.
 #[derive(Clone, Debug, PartialEq, Eq)]

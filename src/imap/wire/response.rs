@@ -81,6 +81,7 @@ pub struct Response {
 }
 
 impl Response {
+    /// An empty buffer.
     pub fn new() -> Response {
         Response::default()
     }
@@ -279,12 +280,14 @@ impl Response {
         self
     }
 
+    /// A `number` (RFC 3501 §9: 32-bit in most places, 64-bit in a few).
     pub fn number(&mut self, n: impl Into<u64>) -> &mut Self {
         self.item();
         self.buf.extend_from_slice(n.into().to_string().as_bytes());
         self
     }
 
+    /// `NIL`.
     pub fn nil(&mut self) -> &mut Self {
         self.atom("NIL")
     }
@@ -297,6 +300,7 @@ impl Response {
         self
     }
 
+    /// `)`.
     pub fn close(&mut self) -> &mut Self {
         self.buf.push(b')');
         self.need_space = true;
@@ -316,7 +320,7 @@ impl Response {
         self
     }
 
-    /// `nstring`: NIL for `None`.
+    /// `nstring = string / nil`: NIL for `None`.
     pub fn nstring(&mut self, s: Option<&[u8]>) -> &mut Self {
         match s {
             Some(s) => self.string(s),
@@ -352,8 +356,242 @@ impl Response {
         self.buf.extend_from_slice(b"\r\n");
         self.need_space = false;
     }
+
+    // ---- common untagged data (RFC 3501 §7.2-7.4) ----
+
+    /// `* n EXISTS`, `* n RECENT`, `* n EXPUNGE`: `what` is the keyword.
+    pub fn counted(&mut self, n: u32, what: &str) {
+        self.begin().number(n).atom(what).end();
+    }
+
+    /// `* CAPABILITY cap...`
+    pub fn capability(&mut self, caps: &[&str]) {
+        self.begin().atom("CAPABILITY");
+        for c in caps {
+            self.atom(c);
+        }
+        self.end();
+    }
+
+    /// `* FLAGS (flag...)`
+    pub fn flags(&mut self, flags: &[&str]) {
+        self.begin().atom("FLAGS").open();
+        for f in flags {
+            self.atom(f);
+        }
+        self.close().end();
+    }
+
+    /// `* LIST (attrs) "/" name` (or LSUB): `name` is already modified UTF-7.
+    pub fn list(&mut self, what: &str, attrs: &[&str], delimiter: Option<u8>, name: &[u8]) {
+        self.begin().atom(what).open();
+        for a in attrs {
+            self.atom(a);
+        }
+        self.close();
+        match delimiter {
+            Some(d) => self.string(&[d]),
+            None => self.nil(),
+        };
+        self.astring(name).end();
+    }
+
+    /// `* SEARCH n...` (RFC 3501 §7.2.5); `nums` in the order given.
+    pub fn search(&mut self, nums: impl IntoIterator<Item = u32>) {
+        self.begin().atom("SEARCH");
+        for n in nums {
+            self.number(n);
+        }
+        self.end();
+    }
+
+    /// `* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [ALL set] [COUNT n]`
+    /// (RFC 4731 §3.1); absent items are `None`, an empty ALL is left out.
+    pub fn esearch(&mut self, tag: &Tag, uid: bool, min: Option<u32>, max: Option<u32>, all: Option<&str>, count: Option<u32>) {
+        self.begin().atom("ESEARCH").open().atom("TAG").string(tag.as_str().as_bytes()).close();
+        if uid {
+            self.atom("UID");
+        }
+        if let Some(n) = min {
+            self.atom("MIN").number(n);
+        }
+        if let Some(n) = max {
+            self.atom("MAX").number(n);
+        }
+        if let Some(set) = all.filter(|s| !s.is_empty()) {
+            self.atom("ALL").atom(set);
+        }
+        if let Some(n) = count {
+            self.atom("COUNT").number(n);
+        }
+        self.end();
+    }
 }
 
 fn is_quotable(s: &[u8]) -> bool {
     s.len() <= 1024 && s.iter().all(|&b| (0x01..=0x7f).contains(&b) && !matches!(b, b'\r' | b'\n' | b'"' | b'\\'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imap::wire::frame::{CommandReader, Frame, Limits};
+
+    fn tag() -> Tag {
+        Tag("a1".into())
+    }
+
+    #[test]
+    fn status_lines() {
+        let caps = ["IMAP4rev1", "LITERAL+", "AUTH=PLAIN"];
+        let flags = ["\\Seen", "\\Deleted", "\\*"];
+        type Row<'a> = (Option<Tag>, Status, Option<Code<'a>>, &'a str, &'a str);
+        let table: Vec<Row<'_>> = vec![
+            (None, Status::Ok, Some(Code::Capability(&caps)), "ready", "* OK [CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN] ready\r\n"),
+            (Some(tag()), Status::Ok, Some(Code::ReadWrite), "SELECT completed", "a1 OK [READ-WRITE] SELECT completed\r\n"),
+            (None, Status::Ok, Some(Code::UidValidity(3857529045)), "UIDs valid", "* OK [UIDVALIDITY 3857529045] UIDs valid\r\n"),
+            (None, Status::Ok, Some(Code::UidNext(4392)), "x", "* OK [UIDNEXT 4392] x\r\n"),
+            (None, Status::Ok, Some(Code::PermanentFlags(&flags)), "x", "* OK [PERMANENTFLAGS (\\Seen \\Deleted \\*)] x\r\n"),
+            (
+                Some(tag()),
+                Status::Ok,
+                Some(Code::AppendUid { uidvalidity: 38505, uids: &[3955, 3956, 3957, 3960] }),
+                "APPEND completed",
+                "a1 OK [APPENDUID 38505 3955:3957,3960] APPEND completed\r\n",
+            ),
+            (
+                Some(tag()),
+                Status::Ok,
+                Some(Code::CopyUid { uidvalidity: 38505, source: &[304, 319, 320, 321], dest: &[3956, 3957, 3958, 3959] }),
+                "Done",
+                "a1 OK [COPYUID 38505 304,319:321 3956:3959] Done\r\n",
+            ),
+            (Some(tag()), Status::No, Some(Code::TryCreate), "No such mailbox", "a1 NO [TRYCREATE] No such mailbox\r\n"),
+            (Some(tag()), Status::No, Some(Code::Nonexistent), "x", "a1 NO [NONEXISTENT] x\r\n"),
+            (Some(tag()), Status::No, Some(Code::AlreadyExists), "x", "a1 NO [ALREADYEXISTS] x\r\n"),
+            (Some(tag()), Status::No, Some(Code::ServerBug), "Internal error", "a1 NO [SERVERBUG] Internal error\r\n"),
+            (Some(tag()), Status::No, Some(Code::TooBig), "x", "a1 NO [TOOBIG] x\r\n"),
+            (None, Status::Ok, Some(Code::Alert), "x", "* OK [ALERT] x\r\n"),
+            (Some(tag()), Status::Bad, Some(Code::ClientBug), "x", "a1 BAD [CLIENTBUG] x\r\n"),
+            (Some(tag()), Status::No, Some(Code::BadCharset(&["UTF-8", "US-ASCII"])), "x", "a1 NO [BADCHARSET (UTF-8 US-ASCII)] x\r\n"),
+            (None, Status::Bye, None, "Autologout\r\n* OK forged", "* BYE Autologout  * OK forged\r\n"),
+            (None, Status::Ok, None, "[ALERT] not a code", "* OK  [ALERT] not a code\r\n"),
+            (None, Status::Preauth, None, "as alice", "* PREAUTH as alice\r\n"),
+        ];
+        for (t, st, code, text, want) in table {
+            let mut r = Response::new();
+            r.status(t.as_ref(), st, code, text);
+            assert_eq!(String::from_utf8_lossy(r.as_bytes()), want);
+        }
+    }
+
+    #[test]
+    fn data_items_and_quoting() {
+        let mut r = Response::new();
+        r.begin().number(12u32).atom("FETCH").open().atom("FLAGS").open().atom("\\Seen").atom("$Junk").close();
+        r.atom("UID").number(4u32).atom("BODY[]").literal(b"Hi\r\n").close().end();
+        assert_eq!(r.as_bytes(), b"* 12 FETCH (FLAGS (\\Seen $Junk) UID 4 BODY[] {4}\r\nHi\r\n)\r\n");
+        r.clear();
+        r.begin().atom("LIST").open().close().string(b"/").astring(b"INBOX").end();
+        assert_eq!(r.take(), b"* LIST () \"/\" INBOX\r\n");
+        let table: &[(&[u8], &[u8])] = &[
+            (b"plain", b"plain"),
+            (b"", b"\"\""),
+            (b"NIL", b"\"NIL\""),
+            (b"nil", b"\"nil\""),
+            (b"two words", b"\"two words\""),
+            (b"Entw&APw-rfe", b"Entw&APw-rfe"),
+            (b"a%b", b"\"a%b\""),
+            (b"a\"b", b"{3}\r\na\"b"),
+            (b"a\\b", b"{3}\r\na\\b"),
+            (b"a\r\nb", b"{4}\r\na\r\nb"),
+            (b"caf\xc3\xa9", b"{5}\r\ncaf\xc3\xa9"),
+            (b"nul\0", b"{4}\r\nnul\0"),
+        ];
+        for (input, want) in table {
+            let mut r = Response::new();
+            r.begin().astring(input).end();
+            let mut w = b"* ".to_vec();
+            w.extend_from_slice(want);
+            w.extend_from_slice(b"\r\n");
+            assert_eq!(r.as_bytes(), &w[..], "{}", String::from_utf8_lossy(input));
+        }
+        let mut r = Response::new();
+        r.begin().nstring(None).nstring(Some(b"x")).end();
+        assert_eq!(r.as_bytes(), b"* NIL \"x\"\r\n");
+        r.clear();
+        r.continuation("Ready");
+        r.continuation_base64("");
+        r.continuation_base64("AGE=\r\n");
+        assert_eq!(r.as_bytes(), b"+ Ready\r\n+ \r\n+ AGE=\r\n");
+    }
+
+    /// What the server writes must parse back: strings written by the
+    /// writer are read by the command parser as the same bytes.
+    #[test]
+    fn written_strings_round_trip_through_parser() {
+        let samples: &[&[u8]] = &[b"x", b"two words", b"q\"uote", b"back\\slash", b"line\r\nbreak", b"\xe2\x82\xac", b"NIL", b"]"];
+        for s in samples {
+            let mut r = Response::new();
+            r.atom("a1").atom("LOGIN").astring(s).astring(b"pw").end();
+            let bytes = r.take();
+            let mut reader = CommandReader::new(Limits::default());
+            let mut rest = &bytes[..];
+            let cmd = loop {
+                let nl = rest.iter().position(|&b| b == b'\n').unwrap() + 1;
+                match reader.push_line(&rest[..nl]) {
+                    Frame::Literal { size, .. } => {
+                        let n = size as usize;
+                        reader.push_literal(rest[nl..nl + n].to_vec()).unwrap();
+                        rest = &rest[nl + n..];
+                    }
+                    Frame::Done(r) => break r.unwrap(),
+                }
+            };
+            assert_eq!(
+                cmd.kind,
+                crate::imap::wire::CommandKind::Login { user: s.to_vec(), password: b"pw".to_vec() }
+            );
+        }
+    }
+
+    #[test]
+    fn helpers() {
+        let mut r = Response::new();
+        r.counted(3, "EXISTS");
+        r.capability(&["IMAP4rev1", "IDLE"]);
+        r.flags(&["\\Seen", "$Junk"]);
+        r.list("LIST", &["\\HasNoChildren", "\\Sent"], Some(b'/'), b"Sent Items");
+        r.list("LSUB", &[], None, b"INBOX");
+        r.search([]);
+        r.search([2, 5]);
+        r.esearch(&tag(), true, Some(1), Some(9), Some("1:3,9"), Some(4));
+        r.esearch(&tag(), false, None, None, Some(""), Some(0));
+        let want = "* 3 EXISTS\r\n* CAPABILITY IMAP4rev1 IDLE\r\n* FLAGS (\\Seen $Junk)\r\n\
+                    * LIST (\\HasNoChildren \\Sent) \"/\" \"Sent Items\"\r\n* LSUB () NIL INBOX\r\n\
+                    * SEARCH\r\n* SEARCH 2 5\r\n\
+                    * ESEARCH (TAG \"a1\") UID MIN 1 MAX 9 ALL 1:3,9 COUNT 4\r\n\
+                    * ESEARCH (TAG \"a1\") COUNT 0\r\n";
+        assert_eq!(String::from_utf8_lossy(r.as_bytes()), want);
+    }
+
+    #[test]
+    fn parse_errors_render() {
+        let cases: &[(Option<Tag>, ErrorKind, bool, &str)] = &[
+            (None, ErrorKind::Syntax("bad tag"), false, "* BAD Syntax error: bad tag\r\n"),
+            (Some(tag()), ErrorKind::UnknownCommand, false, "a1 BAD Unknown command\r\n"),
+            (Some(tag()), ErrorKind::LiteralTooBig, false, "a1 NO [TOOBIG] Message too large\r\n"),
+            (
+                Some(tag()),
+                ErrorKind::BadLiteral,
+                true,
+                "a1 BAD Invalid literal size\r\n* BYE Cannot resynchronise after refused literal\r\n",
+            ),
+        ];
+        for (t, kind, fatal, want) in cases {
+            let mut r = Response::new();
+            r.parse_error(&ParseError { tag: t.clone(), kind: kind.clone(), fatal: *fatal });
+            assert_eq!(String::from_utf8_lossy(r.as_bytes()), *want);
+        }
+    }
 }
