@@ -8,6 +8,8 @@
 //! names still in modified UTF-7); meaning (is this mailbox allowed, does
 //! that charset exist) is the handlers' business.
 
+use std::fmt;
+
 use crate::imap::sequence::SequenceSet;
 use crate::imap::utf7;
 
@@ -19,6 +21,12 @@ impl Tag {
     /// The tag text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -234,6 +242,35 @@ pub enum SectionText {
 pub struct Section {
     pub part: Vec<u32>,
     pub text: Option<SectionText>,
+}
+
+impl fmt::Display for Section {
+    /// The text between the brackets, as a FETCH response echoes it
+    /// (`1.2.HEADER.FIELDS (FROM TO)`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.part.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "{p}")?;
+        }
+        let Some(text) = &self.text else { return Ok(()) };
+        if !self.part.is_empty() {
+            f.write_str(".")?;
+        }
+        let (name, fields) = match text {
+            SectionText::Header => ("HEADER", None),
+            SectionText::Text => ("TEXT", None),
+            SectionText::Mime => ("MIME", None),
+            SectionText::HeaderFields(v) => ("HEADER.FIELDS", Some(v)),
+            SectionText::HeaderFieldsNot(v) => ("HEADER.FIELDS.NOT", Some(v)),
+        };
+        f.write_str(name)?;
+        if let Some(v) = fields {
+            write!(f, " ({})", v.join(" "))?;
+        }
+        Ok(())
+    }
 }
 
 /// FETCH data items (RFC 3501 §6.4.5); the macros ALL, FAST and FULL are

@@ -149,6 +149,11 @@ impl CommandReader {
             // {n+} with a bad n: its bytes may follow; stop.
             Err(sync) => return self.fail(ErrorKind::BadLiteral, !sync),
         };
+        if self.literals.is_empty() {
+            if let Err(kind) = parse::precheck(&self.texts[0]) {
+                return self.fail(kind, !sync);
+            }
+        }
         if self.literals.len() >= self.limits.max_args {
             return self.fail(ErrorKind::TooManyArgs, !sync);
         }

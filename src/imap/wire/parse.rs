@@ -96,6 +96,36 @@ pub(crate) fn is_append(line: &[u8]) -> bool {
     rest.len() > 6 && rest[..6].eq_ignore_ascii_case(b"APPEND") && rest[6] == b' '
 }
 
+const COMMANDS: &[&str] = &[
+    "CAPABILITY", "NOOP", "LOGOUT", "STARTTLS", "AUTHENTICATE", "LOGIN", "SELECT", "EXAMINE", "CREATE", "DELETE",
+    "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB", "NAMESPACE", "STATUS", "APPEND", "CHECK", "CLOSE",
+    "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "SORT", "THREAD", "UID", "IDLE", "ID", "ENABLE",
+];
+const UID_COMMANDS: &[&str] = &["SEARCH", "FETCH", "STORE", "COPY", "MOVE", "SORT", "THREAD", "EXPUNGE"];
+
+/// Checks the first line of a command that announces a literal, so that a
+/// missing tag or an unknown command is refused before the client is
+/// invited to send the literal.
+pub(crate) fn precheck(line: &[u8]) -> Result<(), ErrorKind> {
+    let word = |s: &[u8]| -> (String, usize) {
+        let n = s.iter().position(|&b| !is_atom_char(b)).unwrap_or(s.len());
+        (String::from_utf8_lossy(&s[..n]).to_ascii_uppercase(), n)
+    };
+    let Some(tag) = peek_tag(line) else { return syntax("bad tag") };
+    let rest = &line[tag.0.len() + 1..];
+    let (name, n) = word(rest);
+    if !COMMANDS.contains(&name.as_str()) {
+        return Err(ErrorKind::UnknownCommand);
+    }
+    if name == "UID" {
+        let Some(rest) = rest[n..].strip_prefix(b" ") else { return syntax("expected space") };
+        if !UID_COMMANDS.contains(&word(rest).0.as_str()) {
+            return Err(ErrorKind::UnknownCommand);
+        }
+    }
+    Ok(())
+}
+
 /// Parses a framed command: `texts[i]` for i < last ends with the marker
 /// of `literals[i]`.
 pub(crate) fn parse_command(texts: &[Vec<u8>], literals: Vec<Vec<u8>>, limits: &Limits) -> PResult<Command> {
@@ -1155,7 +1185,13 @@ mod tests {
 
     fn parse_one(input: &str) -> Result<Command, ParseError> {
         let input = format!("{input}\r\n");
-        let (mut v, _) = drive(input.as_bytes(), input.len(), Limits::default());
+        let whole = drive(input.as_bytes(), input.len(), Limits::default());
+        if input.contains('{') {
+            for chunk in 1..input.len() {
+                assert_eq!(drive(input.as_bytes(), chunk, Limits::default()), whole, "{input:?} in chunks of {chunk}");
+            }
+        }
+        let (mut v, _) = whole;
         assert_eq!(v.len(), 1, "{input:?}");
         v.remove(0)
     }
@@ -1594,10 +1630,29 @@ mod tests {
         assert_eq!(r[0].as_ref().unwrap().kind, CommandKind::Login { user: b("alice"), password: b("se\r\ncr") });
         // "{5}" inside quotes is no literal; the bad line that follows is
         // untagged-BAD-free: it has a tag, then its literal is consumed.
+        // An unknown command is refused before its literal is invited; the
+        // literal's bytes then arrive as a line of their own.
         let (r, conts) = drive(inputs[4], 1, Limits::default());
-        assert_eq!(conts, 1);
+        assert_eq!(conts, 0);
         assert!(r[0].is_ok());
         assert_eq!(r[1].as_ref().unwrap_err().tag, Some(Tag("bad".into())));
+        assert_eq!(r[1].as_ref().unwrap_err().kind, ErrorKind::UnknownCommand);
+        assert_eq!(r[2].as_ref().unwrap_err().tag, None);
+        for (line, kind) in [
+            (&b"* LOGIN {5}\r\n"[..], ErrorKind::Syntax("bad tag")),
+            (b"a XLOGIN {5}\r\n", ErrorKind::UnknownCommand),
+            (b"a UID XFETCH {5}\r\n", ErrorKind::UnknownCommand),
+            (b"a UID  {5}\r\n", ErrorKind::UnknownCommand),
+        ] {
+            match CommandReader::new(Limits::default()).push_line(line) {
+                Frame::Done(Err(e)) => assert_eq!((e.kind, e.fatal), (kind, false)),
+                f => panic!("{f:?}"),
+            }
+        }
+        match CommandReader::new(Limits::default()).push_line(b"a XLOGIN {5+}\r\n") {
+            Frame::Done(Err(e)) => assert!(e.fatal),
+            f => panic!("{f:?}"),
+        }
     }
 
     #[test]
@@ -1718,6 +1773,19 @@ mod tests {
                 ]
             ),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn section_display_round_trips() {
+        for spec in ["", "1", "1.2.3", "HEADER", "TEXT", "2.MIME", "1.HEADER.FIELDS (FROM TO)", "HEADER.FIELDS.NOT (X-SPAM)"] {
+            match kind_of(&format!("a1 FETCH 1 BODY[{spec}]")) {
+                CommandKind::Fetch { items, .. } => match &items[..] {
+                    [FetchAttr::BodySection { section, .. }] => assert_eq!(section.to_string(), spec),
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            }
         }
     }
 

@@ -268,12 +268,14 @@ impl Response {
     }
 
     /// Server-chosen protocol text (`FETCH`, `\Seen`, `BODY[1.2]<0>`):
-    /// printable ASCII only; anything else is dropped.
+    /// printable ASCII and SP only; anything else is dropped, so no CR/LF
+    /// can ever split a line.
     fn atom_bytes(&mut self, s: &[u8]) {
-        self.buf.extend(s.iter().filter(|&&b| (0x21..=0x7e).contains(&b)));
+        self.buf.extend(s.iter().filter(|&&b| (0x20..=0x7e).contains(&b)));
     }
 
-    /// A keyword or flag: `FETCH`, `\Seen`, `BODY[TEXT]<0>`.
+    /// A keyword, flag or item name: `FETCH`, `\Seen`,
+    /// `BODY[HEADER.FIELDS (FROM TO)]<0>` (spaces kept).
     pub fn atom(&mut self, s: &str) -> &mut Self {
         self.item();
         self.atom_bytes(s.as_bytes());
@@ -494,6 +496,8 @@ mod tests {
         r.clear();
         r.begin().atom("LIST").open().close().string(b"/").astring(b"INBOX").end();
         assert_eq!(r.take(), b"* LIST () \"/\" INBOX\r\n");
+        r.begin().number(1u32).atom("FETCH").open().atom("BODY[HEADER.FIELDS (FROM TO)]\r\n").nil().close().end();
+        assert_eq!(r.take(), b"* 1 FETCH (BODY[HEADER.FIELDS (FROM TO)] NIL)\r\n");
         let table: &[(&[u8], &[u8])] = &[
             (b"plain", b"plain"),
             (b"", b"\"\""),
