@@ -283,7 +283,7 @@ impl Parser<'_> {
                     }
                 }
                 // 8-bit is outside RFC 3501 but clients send UTF-8 here.
-                Some(0) => return syntax("NUL in quoted string"),
+                Some(0 | b'\r' | b'\n') => return syntax("NUL, CR or LF in quoted string"),
                 Some(c) => {
                     out.push(c);
                     self.bump();
@@ -1098,8 +1098,16 @@ pub fn parse_date(s: &[u8]) -> Option<Date> {
 }
 
 /// `date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE`
-/// (the quotes already removed).
+/// (the quotes already removed). A one-digit day without the padding space
+/// is accepted too, as clients send it.
 pub fn parse_date_time(s: &[u8]) -> Option<DateTime> {
+    let padded;
+    let s = if s.len() == 25 && s.get(1) == Some(&b'-') {
+        padded = [&b" "[..], s].concat();
+        &padded[..]
+    } else {
+        s
+    };
     if s.len() != 26 || s[11] != b' ' || s[20] != b' ' {
         return None;
     }
@@ -1568,7 +1576,8 @@ mod tests {
             "a1 APPEND INBOX \"x\"",
             "a1 APPEND INBOX (\\Seen)",
             "a1 APPEND INBOX \"32-Jul-1994 21:52:25 -0700\" {1}\r\nx",
-            "a1 APPEND INBOX \"7-Jul-1994 21:52:25 -0700\" {1}\r\nx",
+            "a1 APPEND INBOX \"7-Jul-1994 21:52:25 -07000\" {1}\r\nx",
+            "a1 APPEND INBOX \"7-Jul-1994 21:52:25 -070\" {1}\r\nx",
             "a1 APPEND INBOX \" 7-Jul-1994 24:52:25 -0700\" {1}\r\nx",
             "a1 APPEND INBOX {1}\r\nx ",
             "a1 APPEND INBOX {1}\r\nxy",
@@ -1600,6 +1609,7 @@ mod tests {
             ("a1 ENABLE", Some("a1"), ErrorKind::Syntax("ENABLE needs a capability")),
             ("a1 SELECT", Some("a1"), ErrorKind::Syntax("expected space")),
             ("a1 LOGIN {5}x", Some("a1"), ErrorKind::Syntax("literal must end the line")),
+            ("a1 LOGIN \"a\rb\" x", Some("a1"), ErrorKind::Syntax("NUL, CR or LF in quoted string")),
         ];
         for (input, tag, kind) in table {
             let e = err(input);
@@ -1762,6 +1772,45 @@ mod tests {
         }
     }
 
+    /// Valid commands with bytes flipped, dropped and cut short: never a
+    /// panic, and the same outcome however the input is chunked.
+    #[test]
+    fn mutated_commands_never_panic() {
+        let seeds: &[&[u8]] = &[
+            b"a1 UID FETCH 1:*,3 (FLAGS BODY.PEEK[1.2.HEADER.FIELDS (FROM TO)]<0.100> UID)\r\n",
+            b"a2 SEARCH RETURN (MIN COUNT) CHARSET UTF-8 OR (FROM {3}\r\nabc SINCE 1-Feb-1994) NOT UID 5:*\r\n",
+            b"a3 APPEND INBOX (\\Seen) \" 7-Jul-1994 21:52:25 -0700\" {5+}\r\nHello {2}\r\nhi\r\n",
+            b"a4 LIST (SUBSCRIBED) \"\" (INBOX %) RETURN (CHILDREN STATUS (MESSAGES))\r\n",
+            b"a5 UID SORT (REVERSE DATE) UTF-8 ALL\r\na6 STORE 1 +FLAGS.SILENT (\\Deleted)\r\n",
+        ];
+        let mut x: u64 = 0x2545f4914f6cdd1d;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % m) as usize
+        };
+        let limits = Limits { max_literal: 1000, max_command: 4096, ..Limits::default() };
+        for round in 0..2000 {
+            let mut input = seeds[round % seeds.len()].to_vec();
+            for _ in 0..1 + next(4) {
+                if input.len() < 2 {
+                    break;
+                }
+                let i = next(input.len() as u64);
+                match next(3) {
+                    0 => input[i] = b"(){}[]<>\"\\ 0*$+.:,\r\nx\xff"[next(20)],
+                    1 => {
+                        input.remove(i);
+                    }
+                    _ => input.truncate(i.max(1)),
+                }
+            }
+            let whole = drive(&input, input.len(), limits);
+            assert_eq!(drive(&input, 1 + next(7), limits), whole, "{:?}", String::from_utf8_lossy(&input));
+        }
+    }
+
     #[test]
     fn sequence_set_shape() {
         match kind_of("a1 FETCH 1:*,3 FLAGS") {
@@ -1798,6 +1847,9 @@ mod tests {
             assert_eq!(parse_date(bad), None);
         }
         assert!(parse_date_time(b"01-Jan-2000 00:00:00 +0000").is_some());
+        assert_eq!(parse_date_time(b"1-Jan-2000 00:00:00 +0000"), parse_date_time(b" 1-Jan-2000 00:00:00 +0000"));
+        assert!(parse_date_time(b"1-Jan-2000 00:00:00 +0000").is_some());
+        assert!(parse_date_time(b"1-Jan-200000:00:00 +0000").is_none());
         assert!(parse_date_time(b"01-Jan-2000 00:00:00 0000").is_none());
         assert!(parse_date_time(b"01-Jan-2000 00:60:00 +0000").is_none());
         assert!(parse_date_time(b"01-Jan-2000 00:00:00 +0060").is_none());
