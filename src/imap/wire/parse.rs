@@ -1811,6 +1811,24 @@ mod tests {
         }
     }
 
+    /// A Thunderbird-style UID set of 60,000 ranges (~900 KB) parses, and
+    /// resolves against a mailbox without expanding.
+    #[test]
+    fn long_uid_set() {
+        let set: Vec<String> = (0..60_000u32).map(|i| format!("{}:{}", i * 10 + 1, i * 10 + 3)).collect();
+        let input = format!("a1 UID STORE {} +FLAGS (\\Seen)", set.join(","));
+        assert!(input.len() < Limits::default().max_command);
+        match kind_of(&input) {
+            CommandKind::Store { set, .. } => {
+                let r = set.resolve_uid(u32::MAX);
+                assert_eq!(r.as_slice().len(), 60_000);
+                assert_eq!(r.len(), 180_000);
+                assert!(r.contains(599_993) && !r.contains(599_994));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn sequence_set_shape() {
         match kind_of("a1 FETCH 1:*,3 FLAGS") {
