@@ -137,11 +137,15 @@ impl CommandReader {
             self.append = parse::is_append(line);
         }
         self.command_bytes = self.command_bytes.saturating_add(line.len() + 2);
+        let marker = literal_marker(line);
         if self.command_bytes > self.limits.max_command {
-            return self.fail(ErrorKind::CommandTooLong, false);
+            // If the line announced a {n+} literal, its bytes are coming and
+            // must never be read as commands: that refusal is fatal.
+            let nonsync = matches!(marker, Some(Ok((_, false)) | Err(false)));
+            return self.fail(ErrorKind::CommandTooLong, nonsync);
         }
         self.texts.push(line.to_vec());
-        let Some(marker) = literal_marker(line) else {
+        let Some(marker) = marker else {
             return self.finish();
         };
         let (size, sync) = match marker {

@@ -1712,10 +1712,20 @@ mod tests {
         // Wrong literal length from the session is refused, not trusted.
         assert_eq!(r.push_line(b"a6 LOGIN {3}\r\n"), Frame::Literal { size: 3, sync: true });
         assert!(r.push_literal(b"ab".to_vec()).unwrap_err().fatal);
-        // A too long line.
-        let long = format!("a7 LOGIN {} x\r\n", "a".repeat(300));
+        // A too long line; fatal only if it announced a {n+} literal.
+        for (end, fatal) in [("x", false), ("{3}", false), ("{3+}", true)] {
+            let long = format!("a7 LOGIN {} {end}\r\n", "a".repeat(300));
+            match r.push_line(long.as_bytes()) {
+                Frame::Done(Err(e)) => assert_eq!((e.kind, e.fatal), (ErrorKind::CommandTooLong, fatal), "{end}"),
+                f => panic!("{f:?}"),
+            }
+        }
+        // The same after a literal, on a continuation line.
+        assert_eq!(r.push_line(b"a7 LOGIN {3}\r\n"), Frame::Literal { size: 3, sync: true });
+        r.push_literal(b"abc".to_vec()).unwrap();
+        let long = format!(" {} {{4+}}\r\n", "a".repeat(300));
         match r.push_line(long.as_bytes()) {
-            Frame::Done(Err(e)) => assert_eq!(e.kind, ErrorKind::CommandTooLong),
+            Frame::Done(Err(e)) => assert_eq!((e.kind, e.fatal, e.tag), (ErrorKind::CommandTooLong, true, Some(Tag("a7".into())))),
             f => panic!("{f:?}"),
         }
         assert_eq!(r.push_line(b"a8 APPEND INBOX {0}\r\n"), Frame::Literal { size: 0, sync: true });
