@@ -30,6 +30,35 @@ impl fmt::Display for Tag {
     }
 }
 
+/// Credentials (LOGIN password, SASL initial response): `Debug` never
+/// shows them and the bytes are zeroed on drop, so a logged command or a
+/// dropped buffer cannot leak a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Takes ownership of the bytes.
+    pub fn new(bytes: Vec<u8>) -> Secret {
+        Secret(bytes)
+    }
+    /// The secret bytes, for the authenticator only.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(********)")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 /// A mailbox name as sent (modified UTF-7), with `INBOX` in any case
 /// already folded to `INBOX` (RFC 3501 §5.1).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -301,8 +330,8 @@ pub enum CommandKind {
     StartTls,
     /// Mechanism upper-cased; `initial_response` is the SASL-IR argument
     /// as sent (base64, or `=` for an empty response).
-    Authenticate { mechanism: String, initial_response: Option<Vec<u8>> },
-    Login { user: Vec<u8>, password: Vec<u8> },
+    Authenticate { mechanism: String, initial_response: Option<Secret> },
+    Login { user: Vec<u8>, password: Secret },
     /// `params` are the upper-cased names of any select-params, ignored.
     Select { mailbox: MailboxName, params: Vec<String> },
     Examine { mailbox: MailboxName, params: Vec<String> },

@@ -107,10 +107,11 @@ impl CommandReader {
         self.tag.as_ref()
     }
 
-    /// Drops a partial command (e.g. after a read timeout).
+    /// Drops a partial command (e.g. after a read timeout); its bytes are
+    /// zeroed, as they may hold a password.
     pub fn reset(&mut self) {
-        self.texts.clear();
-        self.literals.clear();
+        wipe(&mut self.texts);
+        wipe(&mut self.literals);
         self.expecting = None;
         self.command_bytes = 0;
         self.append_bytes = 0;
@@ -198,17 +199,23 @@ impl CommandReader {
     }
 
     fn finish(&mut self) -> Frame {
-        let texts = std::mem::take(&mut self.texts);
+        let mut texts = std::mem::take(&mut self.texts);
         let literals = std::mem::take(&mut self.literals);
         let tag = self.tag.take();
         let limits = self.limits;
         self.reset();
-        Frame::Done(parse::parse_command(&texts, literals, &limits).map_err(|kind| ParseError {
-            tag,
-            kind,
-            fatal: false,
-        }))
+        let result = parse::parse_command(&texts, literals, &limits);
+        wipe(&mut texts);
+        Frame::Done(result.map_err(|kind| ParseError { tag, kind, fatal: false }))
     }
+}
+
+/// Zeroes and drops buffers that may hold credentials.
+fn wipe(bufs: &mut Vec<Vec<u8>>) {
+    for b in bufs.iter_mut() {
+        zeroize::Zeroize::zeroize(b);
+    }
+    bufs.clear();
 }
 
 /// If `line` ends with a literal marker outside a quoted string, its size

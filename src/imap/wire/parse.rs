@@ -130,11 +130,12 @@ pub(crate) fn precheck(line: &[u8]) -> Result<(), ErrorKind> {
 /// of `literals[i]`.
 pub(crate) fn parse_command(texts: &[Vec<u8>], literals: Vec<Vec<u8>>, limits: &Limits) -> PResult<Command> {
     let mut p = Parser { texts, literals, part: 0, pos: 0, depth: 0, args: 0, limits };
-    let tag = p.tag()?;
-    p.sp()?;
-    let kind = p.command()?;
-    p.end()?;
-    Ok(Command { tag, kind })
+    let result = p.whole_command();
+    // Literals not moved into the command (on error) may hold a password.
+    for l in p.literals.iter_mut() {
+        zeroize::Zeroize::zeroize(l);
+    }
+    result
 }
 
 struct Parser<'a> {
@@ -148,6 +149,16 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
+    /// `command = tag SP (command-any / command-auth / command-nonauth /
+    /// command-select) CRLF`
+    fn whole_command(&mut self) -> PResult<Command> {
+        let tag = self.tag()?;
+        self.sp()?;
+        let kind = self.command()?;
+        self.end()?;
+        Ok(Command { tag, kind })
+    }
+
     // ---- cursor ----
 
     fn peek(&self) -> Option<u8> {
@@ -444,7 +455,7 @@ impl Parser<'_> {
                 let user = self.short(user)?;
                 self.sp()?;
                 let password = self.astring()?;
-                K::Login { user, password: self.short(password)? }
+                K::Login { user, password: Secret::new(self.short(password)?) }
             }
             "SELECT" | "EXAMINE" => {
                 self.sp()?;
@@ -529,7 +540,7 @@ impl Parser<'_> {
             if r.is_empty() {
                 return syntax("bad initial response");
             }
-            Some(r.to_vec())
+            Some(Secret::new(r.to_vec()))
         } else {
             None
         };
@@ -1251,12 +1262,12 @@ mod tests {
             ("a1 AUTHENTICATE plain", K::Authenticate { mechanism: "PLAIN".into(), initial_response: None }),
             (
                 "a1 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==",
-                K::Authenticate { mechanism: "PLAIN".into(), initial_response: Some(b("AGFsaWNlAHNlY3JldA==")) },
+                K::Authenticate { mechanism: "PLAIN".into(), initial_response: Some(Secret::new(b("AGFsaWNlAHNlY3JldA=="))) },
             ),
-            ("a1 AUTHENTICATE EXTERNAL =", K::Authenticate { mechanism: "EXTERNAL".into(), initial_response: Some(b("=")) }),
-            ("a1 LOGIN alice secret", K::Login { user: b("alice"), password: b("secret") }),
-            ("a1 LOGIN \"al ice\" \"p\\\"w\\\\\"", K::Login { user: b("al ice"), password: b("p\"w\\") }),
-            ("a1 LOGIN alice {6+}\r\nsec\"t\\", K::Login { user: b("alice"), password: b("sec\"t\\") }),
+            ("a1 AUTHENTICATE EXTERNAL =", K::Authenticate { mechanism: "EXTERNAL".into(), initial_response: Some(Secret::new(b("="))) }),
+            ("a1 LOGIN alice secret", K::Login { user: b("alice"), password: Secret::new(b("secret")) }),
+            ("a1 LOGIN \"al ice\" \"p\\\"w\\\\\"", K::Login { user: b("al ice"), password: Secret::new(b("p\"w\\")) }),
+            ("a1 LOGIN alice {6+}\r\nsec\"t\\", K::Login { user: b("alice"), password: Secret::new(b("sec\"t\\")) }),
             ("a1 SELECT inbox", K::Select { mailbox: mb("INBOX"), params: vec![] }),
             ("a1 SELECT INBOX (CONDSTORE)", K::Select { mailbox: mb("INBOX"), params: vec!["CONDSTORE".into()] }),
             (
@@ -1637,7 +1648,7 @@ mod tests {
         }
         let (r, conts) = drive(inputs[0], 1, Limits::default());
         assert_eq!(conts, 2);
-        assert_eq!(r[0].as_ref().unwrap().kind, CommandKind::Login { user: b("alice"), password: b("se\r\ncr") });
+        assert_eq!(r[0].as_ref().unwrap().kind, CommandKind::Login { user: b("alice"), password: Secret::new(b("se\r\ncr")) });
         // "{5}" inside quotes is no literal; the bad line that follows is
         // untagged-BAD-free: it has a tag, then its literal is consumed.
         // An unknown command is refused before its literal is invited; the
@@ -1850,6 +1861,14 @@ mod tests {
                 ]
             ),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn credentials_never_in_debug() {
+        for input in ["a1 LOGIN alice hunter2", "a1 LOGIN alice {7}\r\nhunter2", "a1 AUTHENTICATE PLAIN aHVudGVyMg=="] {
+            let shown = format!("{:?}", parse_one(input));
+            assert!(!shown.contains("hunter2") && !shown.contains("aHVudGVyMg") && !shown.contains("104, 117"), "{shown}");
         }
     }
 

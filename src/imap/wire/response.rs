@@ -554,7 +554,10 @@ mod tests {
             };
             assert_eq!(
                 cmd.kind,
-                crate::imap::wire::CommandKind::Login { user: s.to_vec(), password: b"pw".to_vec() }
+                crate::imap::wire::CommandKind::Login {
+                    user: s.to_vec(),
+                    password: crate::imap::wire::Secret::new(b"pw".to_vec())
+                }
             );
         }
     }
