@@ -9,7 +9,7 @@
 //! How a session drives it (the transport here is a byte slice):
 //!
 //! ```
-//! use postern::imap::wire::{CommandKind, CommandReader, Frame, Limits, Response};
+//! use postern::imap::wire::{CommandKind, CommandReader, Frame, Limits, Response, Secret};
 //!
 //! let mut input: &[u8] = b"a1 LOGIN alice {6}\r\nsecret\r\n";
 //! let mut reader = CommandReader::new(Limits { max_literal: 1 << 20, ..Limits::default() });
@@ -34,7 +34,8 @@
 //!         }
 //!     }
 //! };
-//! assert_eq!(command.kind, CommandKind::Login { user: b"alice".to_vec(), password: b"secret".to_vec() });
+//! let password = Secret::new(b"secret".to_vec());
+//! assert_eq!(command.kind, CommandKind::Login { user: b"alice".to_vec(), password });
 //! assert_eq!(out.as_bytes(), b"+ Ready for literal\r\n");
 //! ```
 
