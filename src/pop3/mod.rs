@@ -9,7 +9,7 @@
 //! The session talks to the world through two narrow traits defined here:
 //! [`Transport`] (the connection: lines in, replies out, STLS) and
 //! [`Backend`] (password check, login delay, privilege drop + opening the
-//! maildrop). Production uses [`ConnTransport`] over `io::Conn` and
+//! maildrop). Production uses [`crate::server::Context`] and
 //! [`SystemBackend`] over `auth::` and `store::mbox`; transcript tests use
 //! scripted ones (tests/pop3_transcript.rs), so no test authenticator is
 //! compiled into the binary.
@@ -27,7 +27,8 @@ pub mod session;
 
 use crate::auth::{Account, AuthError};
 use crate::config::{Config, PlaintextAuth};
-use crate::io::{Conn, ReadLine};
+use crate::io::ReadLine;
+use crate::server::Context;
 use crate::store::{ErrorKind, StoreError};
 use maildrop::{Maildrop, MboxMaildrop};
 use session::{Outcome, Session};
@@ -35,7 +36,6 @@ use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The parts of [`Config`] a POP3 session uses, so tests can build one
@@ -93,14 +93,8 @@ pub trait Backend {
     fn open_maildrop(&mut self, account: &Account) -> Result<Box<dyn Maildrop>, StoreError>;
 }
 
-/// [`Transport`] over the real connection.
-pub struct ConnTransport<'c> {
-    pub conn: &'c mut Conn,
-    /// Server TLS configuration when a certificate was found (enables STLS).
-    pub tls: Option<Arc<rustls::ServerConfig>>,
-}
-
-impl Transport for ConnTransport<'_> {
+/// [`Transport`] over the real connection and its TLS configuration.
+impl Transport for Context {
     fn read_line(&mut self, max: usize) -> io::Result<ReadLine> {
         self.conn.read_line(max)
     }
@@ -114,19 +108,16 @@ impl Transport for ConnTransport<'_> {
         self.conn.tls().is_some()
     }
     fn tls_available(&self) -> bool {
-        self.tls.is_some()
+        self.starttls_available()
     }
     fn start_tls(&mut self) -> io::Result<()> {
-        match &self.tls {
-            Some(cfg) => self.conn.start_tls(cfg.clone()),
-            None => Err(io::Error::other("no TLS configuration")),
-        }
+        Context::start_tls(self)
     }
     fn tls_summary(&self) -> Option<String> {
         self.conn.tls().map(|t| format!("{}/{}", t.version, t.cipher))
     }
     fn peer(&self) -> Option<IpAddr> {
-        self.conn.peer_addr().map(|a| a.ip())
+        self.peer_ip()
     }
 }
 
@@ -179,31 +170,33 @@ pub fn expand_path(template: &str, account: &Account) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The invoking user for PREAUTH: fd 0 is not a socket and we are not root.
+/// The invoking user for PREAUTH (the caller checked that fd 0 is not a
+/// socket); `None` for root, who is never preauthenticated.
 pub fn preauth_account() -> Option<Account> {
-    if nix::unistd::getuid().is_root() || stdin_is_socket() {
+    if nix::unistd::getuid().is_root() || nix::unistd::geteuid().is_root() {
         return None;
     }
     let user = nix::unistd::User::from_uid(nix::unistd::getuid()).ok()??;
     Some(Account { user: user.name, uid: user.uid.as_raw(), gid: user.gid.as_raw(), home: user.dir, virtual_user: false })
 }
 
-fn stdin_is_socket() -> bool {
-    // SAFETY: fstat on fd 0 with a zeroed, owned stat buffer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::fstat(0, &mut st) };
-    rc == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK
-}
-
-/// Serve one POP3 connection; `tls` is the server TLS configuration when a
-/// certificate exists (implicit TLS, if wanted, was started by the caller).
-pub fn serve(cfg: &Config, conn: &mut Conn, tls: Option<Arc<rustls::ServerConfig>>) -> ExitCode {
-    conn.set_idle_timeout(Duration::from_secs(cfg.idle_timeout));
-    let mut settings = Settings::from_config(cfg);
-    settings.preauth = preauth_account();
-    let mut transport = ConnTransport { conn, tls };
-    let mut backend = SystemBackend { cfg };
-    let outcome = Session::new(&mut transport, &mut backend, &settings).run();
+/// Serve one POP3 connection: what `ipop3d`'s `main` hands to
+/// [`crate::server::main`]. Implicit TLS, if wanted, is already running.
+pub fn serve(ctx: &mut Context) -> ExitCode {
+    ctx.set_goodbye(b"-ERR [SYS/TEMP] Internal error, see server log\r\n");
+    if ctx.startup_error.is_some() {
+        // Already logged with the file and line; the client only learns
+        // that it should try again later.
+        let _ = ctx.conn.send(b"-ERR [SYS/TEMP] Server configuration error, see server log\r\n");
+        return ExitCode::FAILURE;
+    }
+    let mut settings = Settings::from_config(&ctx.cfg);
+    if !ctx.stdin_is_socket {
+        settings.preauth = preauth_account();
+    }
+    let cfg = ctx.cfg.clone();
+    let mut backend = SystemBackend { cfg: &cfg };
+    let outcome = Session::new(ctx, &mut backend, &settings).run();
     match outcome {
         Outcome::Quit | Outcome::Eof | Outcome::Timeout => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,

@@ -22,6 +22,7 @@ use super::reply::{top_slice, Code, Replies, Stuffer};
 use super::{Backend, Settings, Transport};
 use crate::auth::{Account, AuthError};
 use crate::io::ReadLine;
+use crate::log::event;
 use crate::store::ErrorKind;
 use base64::Engine;
 use zeroize::Zeroizing;
@@ -114,10 +115,7 @@ pub struct Session<'a> {
 
 impl<'a> Session<'a> {
     pub fn new(t: &'a mut dyn Transport, backend: &'a mut dyn Backend, s: &'a Settings) -> Session<'a> {
-        let host = match t.peer() {
-            Some(ip) => format!("[{}]", ip),
-            None => "local".to_string(),
-        };
+        let host = crate::log::host(t.peer());
         Session { t, backend, s, out: Replies::default(), errors: 0, auth_failures: 0, user: None, tx: None, host }
     }
 
@@ -128,7 +126,7 @@ impl<'a> Session<'a> {
         // Best effort: the last reply (goodbye, -ERR) may still be queued.
         let _ = self.flush();
         if let Some(tx) = &self.tx {
-            log::info!("Logout user={} host={}", tx.account.user, self.host);
+            event("Logout").field("user", &tx.account.user).raw("host", &self.host).info();
         }
         outcome
     }
@@ -150,7 +148,7 @@ impl<'a> Session<'a> {
                 Ok(ReadLine::Eof) => return Outcome::Eof,
                 Ok(ReadLine::Timeout) => return self.autologout(),
                 Err(e) => {
-                    log::debug!("read error host={}: {}", self.host, e);
+                    event("Read error").raw("host", &self.host).raw("error", e).debug();
                     return Outcome::IoError;
                 }
             };
@@ -170,10 +168,11 @@ impl<'a> Session<'a> {
 
     fn autologout(&mut self) -> Outcome {
         self.out.err(None, "Autologout; idle for too long");
-        match &self.tx {
-            Some(tx) => log::info!("Autologout user={} host={}", tx.account.user, self.host),
-            None => log::info!("Autologout host={}", self.host),
+        let mut ev = event("Autologout");
+        if let Some(tx) = &self.tx {
+            ev = ev.field("user", &tx.account.user);
         }
+        ev.raw("host", &self.host).info();
         Outcome::Timeout
     }
 
@@ -182,7 +181,7 @@ impl<'a> Session<'a> {
         self.errors += 1;
         if self.errors >= MAX_ERRORS {
             self.out.err(None, "Too many errors, closing connection");
-            log::info!("Too many errors host={}", self.host);
+            event("Too many errors").raw("host", &self.host).info();
             return Flow::Close(Outcome::TooManyErrors);
         }
         Flow::Continue
@@ -385,21 +384,19 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// A failed login: log, `login_delay`, count; close past the limit.
+    /// Refusal and backend details stay in the log; the client learns only
+    /// whether to retry later ([SYS/TEMP]) or not ([AUTH]).
     fn auth_failed(&mut self, user: &str, why: &str, e: AuthError) -> Flow {
-        let user = log_safe(user);
         let (code, text, reason) = match &e {
-            AuthError::BadCredentials => (Code::Auth, "Authentication failed", "bad credentials"),
-            AuthError::Refused(r) => {
-                log::info!("Login refused user={} host={} reason={}", user, self.host, r);
-                (Code::Auth, "Authentication failed", "refused")
-            }
-            AuthError::Internal(d) => {
-                log::error!("Authentication error user={} host={}: {}", user, self.host, d);
-                (Code::SysTemp, "Authentication temporarily unavailable", "internal error")
+            AuthError::BadCredentials => (Code::Auth, "Authentication failed", "bad credentials".to_string()),
+            AuthError::Refused(r) => (Code::Auth, "Authentication failed", r.clone()),
+            AuthError::Internal(_) => {
+                (Code::SysTemp, "Authentication temporarily unavailable", "internal error".to_string())
             }
         };
-        let reason = if why.is_empty() { reason } else { why };
-        log::info!("Login failed user={} host={} reason={}", user, self.host, reason);
+        let reason = if why.is_empty() { reason } else { why.to_string() };
+        event("Login failed").field("user", user).raw("host", &self.host).field("reason", reason).info();
         self.backend.delay_after_failure();
         self.auth_failures += 1;
         if self.auth_failures >= self.s.max_auth_failures {
@@ -417,21 +414,24 @@ impl<'a> Session<'a> {
                 let tx = Transaction { account, drop, deleted: vec![false; n], retrieved: vec![false; n] };
                 let (_, octets) = tx.totals();
                 match self.t.tls_summary() {
-                    Some(tls) => log::info!(
-                        "Login user={} host={} nmsgs={} tls={}",
-                        tx.account.user,
-                        self.host,
-                        n,
-                        tls
-                    ),
-                    None => log::info!("Login user={} host={} nmsgs={}", tx.account.user, self.host, n),
+                    Some(tls) => event("Login")
+                        .field("user", &tx.account.user)
+                        .raw("host", &self.host)
+                        .raw("nmsgs", n)
+                        .raw("tls", tls)
+                        .info(),
+                    None => event("Login").field("user", &tx.account.user).raw("host", &self.host).raw("nmsgs", n).info(),
                 }
                 self.tx = Some(tx);
                 self.out.ok(&format!("Mailbox open, {} messages ({} octets)", n, octets));
                 Flow::Continue
             }
             Err(e) => {
-                log::error!("Cannot open mailbox user={} host={}: {}", account.user, self.host, e);
+                event("Mailbox open failed")
+                    .field("user", &account.user)
+                    .raw("host", &self.host)
+                    .raw("error", &e)
+                    .error();
                 let (code, text) = match e.kind {
                     ErrorKind::InUse => (Code::InUse, "Mailbox is locked by another POP3 session"),
                     ErrorKind::LockTimeout | ErrorKind::Io | ErrorKind::NoSpace => {
@@ -459,7 +459,7 @@ impl<'a> Session<'a> {
             return Flow::Close(Outcome::IoError);
         }
         if self.t.has_buffered() {
-            log::info!("STLS: discarding plaintext pipelined before TLS host={}", self.host);
+            event("STLS discarding pipelined plaintext").raw("host", &self.host).info();
         }
         match self.t.start_tls() {
             Ok(()) => {
@@ -467,7 +467,7 @@ impl<'a> Session<'a> {
                 Flow::Continue
             }
             Err(e) => {
-                log::info!("TLS handshake failed host={}: {}", self.host, e);
+                event("TLS handshake failed").raw("host", &self.host).raw("error", e).debug();
                 Flow::Close(Outcome::TlsFailed)
             }
         }
@@ -522,7 +522,12 @@ impl<'a> Session<'a> {
         };
         let mut data = Vec::new();
         if let Err(e) = tx.drop.read_message(i, &mut data) {
-            log::error!("Cannot read message user={} host={} msg={}: {}", tx.account.user, self.host, n, e);
+            event("Message read failed")
+                .field("user", &tx.account.user)
+                .raw("host", &self.host)
+                .raw("msg", n)
+                .raw("error", &e)
+                .error();
             self.out.err(Some(Code::SysTemp), "Unable to read message");
             return Flow::Continue;
         }
@@ -571,28 +576,26 @@ impl<'a> Session<'a> {
         let left = tx.deleted.len() - deleted.len();
         match tx.drop.commit(&deleted, &seen) {
             Ok(()) => {
-                log::info!(
-                    "Update user={} host={} nmsgs={} ndele={}",
-                    tx.account.user,
-                    self.host,
-                    left,
-                    deleted.len()
-                );
+                event("Update")
+                    .field("user", &tx.account.user)
+                    .raw("host", &self.host)
+                    .raw("nmsgs", left)
+                    .raw("ndele", deleted.len())
+                    .info();
                 self.out.ok(&format!("{} POP3 server signing off ({} messages left)", self.s.hostname, left));
                 Flow::Close(Outcome::Quit)
             }
             Err(e) => {
-                log::error!("Update failed user={} host={}: {}", tx.account.user, self.host, e);
+                event("Update failed")
+                    .field("user", &tx.account.user)
+                    .raw("host", &self.host)
+                    .raw("error", &e)
+                    .error();
                 self.out.err(Some(Code::SysTemp), "Some deleted messages not removed");
                 Flow::Close(Outcome::UpdateFailed)
             }
         }
     }
-}
-
-/// A user name fit for a log line: at most 64 chars, controls replaced.
-fn log_safe(user: &str) -> String {
-    user.chars().take(64).map(|c| if c.is_control() || c == ' ' { '?' } else { c }).collect()
 }
 
 /// SASL base64 (RFC 5034 §4: `=` is the empty response).
@@ -651,12 +654,5 @@ mod tests {
         assert_eq!(decode_b64(b"YWxpY2U=").map(|v| v.to_vec()), Some(b"alice".to_vec()));
         assert!(decode_b64(b"!!!").is_none());
         assert!(decode_b64(b"").map(|v| v.is_empty()).unwrap_or(false));
-    }
-
-    #[test]
-    fn log_names() {
-        assert_eq!(log_safe("alice"), "alice");
-        assert_eq!(log_safe("a b\tc"), "a?b?c");
-        assert_eq!(log_safe(&"x".repeat(100)).len(), 64);
     }
 }

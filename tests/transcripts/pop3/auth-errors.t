@@ -19,12 +19,12 @@ C: USER broken
 S: +OK User name accepted, password please
 C: PASS bad-pass-x
 S: -ERR [SYS/TEMP] Authentication temporarily unavailable
-L: Authentication error user=broken host=[192.0.2.7]: pam: module unavailable
+L: Login failed user=broken host=[192.0.2.7] reason="internal error"
 C: USER expired
 S: +OK User name accepted, password please
 C: PASS s3cr3t-expired
 S: -ERR [AUTH] Authentication failed
-L: Login refused user=expired host=[192.0.2.7] reason=account expired
+L: Login failed user=expired host=[192.0.2.7] reason="account expired"
 C: USER bob
 S: +OK User name accepted, password please
 C: PASS s3cr3t bob

@@ -6,14 +6,14 @@ C: USER alice
 S: +OK User name accepted, password please
 C: PASS bad-pass-1
 S: -ERR [AUTH] Authentication failed
-L: Login failed user=alice host=[192.0.2.7] reason=bad credentials
+L: Login failed user=alice host=[192.0.2.7] reason="bad credentials"
 C: PASS bad-pass-1b
 S: -ERR No user name given; send USER first
 C: USER nosuchuser
 S: +OK User name accepted, password please
 C: PASS bad-pass-2
 S: -ERR [AUTH] Authentication failed
-L: Login failed user=nosuchuser host=[192.0.2.7] reason=bad credentials
+L: Login failed user=nosuchuser host=[192.0.2.7] reason="bad credentials"
 C: USER alice
 S: +OK User name accepted, password please
 C: PASS bad-pass-3

@@ -26,10 +26,10 @@ C: AUTH PLAIN !!!notbase64
 S: -ERR Invalid base64 data
 C: AUTH PLAIN Ym9iAGFsaWNlAHMzY3IzdC1hbGljZQ==
 S: -ERR [AUTH] Authentication failed
-L: Login failed user=- host=[192.0.2.7] reason=bad PLAIN message
+L: Login failed user=- host=[192.0.2.7] reason="bad PLAIN message"
 C: AUTH PLAIN AGFsaWNlAGJhZC1wYXNzLTI=
 S: -ERR [AUTH] Authentication failed
-L: Login failed user=alice host=[192.0.2.7] reason=bad credentials
+L: Login failed user=alice host=[192.0.2.7] reason="bad credentials"
 C: auth plain
 S: +\x20
 C: YWxpY2UAYWxpY2UAczNjcjN0LWFsaWNl

@@ -7,6 +7,6 @@ S: +OK User name accepted, password please
 C: PASS s3cr3t-alice
 S: -ERR [IN-USE] Mailbox is locked by another POP3 session
 C: STAT
-L: Cannot open mailbox user=alice host=[192.0.2.7]
+L: Mailbox open failed user=alice host=[192.0.2.7]
 outcome: MailboxUnavailable
 commit: none

@@ -20,12 +20,12 @@ C: USER bob
 S: +OK User name accepted, password please
 C: PASS s3cr3t bob
 S: -ERR [AUTH] Authentication failed
-L: Login refused user=bob host=local reason=not the invoking user
+L: Login failed user=bob host=[local] reason="not the invoking user"
 C: USER alice
 S: +OK User name accepted, password please
 C: PASS anything
 S: +OK Mailbox open, 2 messages (95 octets)
-L: Login user=alice host=local nmsgs=2
+L: Login user=alice host=[local] nmsgs=2
 C: QUIT
 S: +OK test.example POP3 server signing off (2 messages left)
 outcome: Quit

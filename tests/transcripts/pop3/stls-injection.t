@@ -7,7 +7,7 @@ C: CAPA
 C: USER alice
 S: +OK Begin TLS negotiation
 S: [TLS started]
-L: discarding plaintext pipelined
+L: STLS discarding pipelined plaintext host=[192.0.2.7]
 C: QUIT
 S: +OK test.example POP3 server signing off
 outcome: Quit

@@ -23,5 +23,5 @@ C: DELE 1
 S: +OK Message 1 deleted
 C: QUIT
 S: -ERR [SYS/TEMP] Some deleted messages not removed
-L: Update failed user=alice host=[192.0.2.7]
+L: Update failed user=alice host=[192.0.2.7] error=
 outcome: UpdateFailed
