@@ -94,3 +94,31 @@ pub fn authenticate(
     let _token = session.leak();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The PAM transaction itself is tested under pam_wrapper in
+    // tests/auth_cwrap.rs; here only the conversation's answers.
+    #[test]
+    fn conversation_answers_only_user_and_password() {
+        let mut c = Conversation {
+            user: CString::new("alice").unwrap(),
+            password: Zeroizing::new(b"secret".to_vec()),
+        };
+        let prompt = CString::new("Password: ").unwrap();
+        assert_eq!(c.prompt_echo_on(&prompt).unwrap().as_bytes(), b"alice");
+        assert_eq!(c.prompt_echo_off(&prompt).unwrap().as_bytes(), b"secret");
+        assert_eq!(c.radio_prompt(&prompt).err(), Some(ErrorCode::CONV_ERR));
+        assert_eq!(c.binary_prompt(1, b"x").err(), Some(ErrorCode::CONV_ERR));
+        c.text_info(&prompt);
+        c.error_msg(&prompt);
+    }
+
+    #[test]
+    fn nul_in_password_is_bad_credentials_before_pam() {
+        let r = authenticate("postern-test-no-such-service", "alice", b"se\0cret", None);
+        assert!(matches!(r, Err(AuthError::BadCredentials)));
+    }
+}

@@ -28,11 +28,15 @@ pub fn check_account(account: &Account, process_uid: u32) -> Result<(), AuthErro
 
 /// Counts failed logins on one connection and slows down guessing.
 ///
-/// ```ignore
-/// let mut limit = FailureLimit::from_config(cfg);
-/// // on each failed LOGIN / PASS / AUTH:
-/// limit.record_failure();            // sleeps login_delay
+/// ```
+/// # use postern::auth::policy::FailureLimit;
+/// # use std::time::Duration;
+/// // In a session: FailureLimit::from_config(cfg)
+/// let mut limit = FailureLimit::new(Duration::ZERO, 3);
+/// // on each failed LOGIN / PASS / AUTH, before answering:
+/// limit.record_failure(); // sleeps login_delay
 /// if limit.too_many() { /* goodbye and close */ }
+/// # assert_eq!(limit.failures(), 1);
 /// ```
 #[derive(Debug)]
 pub struct FailureLimit {

@@ -304,9 +304,11 @@ mod tests {
         }
     }
 
+    type DecodeCase = (&'static [u8], Result<&'static [u8], SaslError>);
+
     #[test]
     fn decode_table() {
-        let cases: &[(&[u8], Result<&[u8], SaslError>)] = &[
+        let cases: &[DecodeCase] = &[
             (b"*", Err(SaslError::Cancelled)),
             (b"*\r\n", Err(SaslError::Cancelled)),
             (b"=", Ok(b"")),
