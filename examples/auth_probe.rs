@@ -85,10 +85,16 @@ fn run() -> Result<String, AuthError> {
     std::io::stdin()
         .read_to_end(&mut input)
         .map_err(|e| AuthError::Internal(format!("stdin: {e}")))?;
-    let len = input.iter().position(|&b| b == b'\n').unwrap_or(input.len());
+    let len = input
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(input.len());
     let password = &input[..len];
 
-    let backend = auth::Backend { source: &source, pam_service: &service };
+    let backend = auth::Backend {
+        source: &source,
+        pam_service: &service,
+    };
     let account = backend.authenticate(&user, password, peer)?;
     let keep = privilege::resolve_group(&keep_group)?;
     privilege::drop_to(&account, keep)?;
@@ -101,7 +107,9 @@ fn run() -> Result<String, AuthError> {
     groups.sort_unstable();
     groups.dedup();
     let groups: Vec<String> = groups.iter().map(u32::to_string).collect();
-    let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
+    let cwd = std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     Ok(format!(
         "ok user={} uid={} euid={} gid={} egid={} groups={} cwd={}",
         account.user,
@@ -118,7 +126,9 @@ fn run() -> Result<String, AuthError> {
 /// uid_wrapper so the probe can never be used to change real ids this way.
 fn start_as_user(ids: &str) -> Result<(), AuthError> {
     if std::env::var_os("UID_WRAPPER").is_none() {
-        return Err(AuthError::Internal("--start-as only under uid_wrapper".into()));
+        return Err(AuthError::Internal(
+            "--start-as only under uid_wrapper".into(),
+        ));
     }
     let (uid, gid) = ids
         .split_once(':')

@@ -18,14 +18,17 @@ struct Sandbox {
 
 impl Sandbox {
     fn new(name: &str) -> Sandbox {
-        for lib in ["libuid_wrapper.so", "libnss_wrapper.so", "libpam_wrapper.so"] {
+        for lib in [
+            "libuid_wrapper.so",
+            "libnss_wrapper.so",
+            "libpam_wrapper.so",
+        ] {
             assert!(
                 Path::new(LIBDIR).join(lib).exists(),
                 "{lib} missing: apt-get install libuid-wrapper libnss-wrapper libpam-wrapper"
             );
         }
-        let dir =
-            std::env::temp_dir().join(format!("postern-cwrap-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("postern-cwrap-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("pam.d")).unwrap();
         std::fs::create_dir_all(dir.join("home/alice")).unwrap();
@@ -45,7 +48,11 @@ impl Sandbox {
             "group",
             "root:x:0:\nmail:x:8:\nstaff:x:50:alice\nalice:x:1000:\nbob:x:1001:\n",
         );
-        write(&dir, "passdb", "alice:secret:imap\nbob:secret:locked\nroot:secret:imap\n");
+        write(
+            &dir,
+            "passdb",
+            "alice:secret:imap\nbob:secret:locked\nroot:secret:imap\n",
+        );
         let matrix = format!("{LIBDIR}/pam_wrapper/pam_matrix.so passdb={d}/passdb");
         let deny = format!("{LIBDIR}/security/pam_deny.so");
         write(
@@ -56,9 +63,18 @@ impl Sandbox {
                 .concat(),
         );
         // "locked": the password is right, but acct_mgmt fails.
-        write(&dir, "pam.d/locked", &format!("auth required {matrix}\naccount required {deny}\n"));
-        write(&dir, "pam.d/other", &format!("auth required {deny}\naccount required {deny}\n"));
-        // passwd-file: dave has a home, erin's is missing, root is uid 0.
+        write(
+            &dir,
+            "pam.d/locked",
+            &format!("auth required {matrix}\naccount required {deny}\n"),
+        );
+        write(
+            &dir,
+            "pam.d/other",
+            &format!("auth required {deny}\naccount required {deny}\n"),
+        );
+        // passwd-file: dave has a home, erin's is missing, root is uid 0,
+        // frank's primary group is gid 0.
         // dave's hash: `doveadm pw -s SHA512-CRYPT -p secret`.
         write(
             &dir,
@@ -67,7 +83,8 @@ impl Sandbox {
                 "# virtual users\n\
                  dave:{{SHA512-CRYPT}}$6$UwMhqjGG7RUDWtXa$amPirI/4FGIVd51AJAgE9vDf4.bRPSExVYK5hv4wwF7qdsHhkza9ZJQsOHhpcXrErUcbSudjcjlLig9JUMhjo1:2000:2000::{d}/home/dave:\n\
                  erin:{{PLAIN}}secret:2001:2001::{d}/home/missing:\n\
-                 root:{{PLAIN}}secret:0:0::/root:\n"
+                 root:{{PLAIN}}secret:0:0::/root:\n\
+                 frank:{{PLAIN}}secret:2002:0::/root:\n"
             ),
         );
         Sandbox { dir }
@@ -79,7 +96,10 @@ impl Sandbox {
         let d = &self.dir;
         let mut child = Command::new(&exe)
             .args(args)
-            .env("LD_PRELOAD", "libuid_wrapper.so libnss_wrapper.so libpam_wrapper.so")
+            .env(
+                "LD_PRELOAD",
+                "libuid_wrapper.so libnss_wrapper.so libpam_wrapper.so",
+            )
             .env("UID_WRAPPER", "1")
             .env("UID_WRAPPER_ROOT", "1")
             .env("NSS_WRAPPER_PASSWD", d.join("passwd"))
@@ -98,9 +118,16 @@ impl Sandbox {
         let out = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(out.status.success(), stdout.starts_with("ok "), "{stdout}\n{stderr}");
+        assert_eq!(
+            out.status.success(),
+            stdout.starts_with("ok "),
+            "{stdout}\n{stderr}"
+        );
         // Whatever happened, the password is in no output and no log line.
-        assert!(!stdout.contains(password) && !stderr.contains(password), "{stdout}\n{stderr}");
+        assert!(
+            !stdout.contains(password) && !stderr.contains(password),
+            "{stdout}\n{stderr}"
+        );
         (stdout, stderr)
     }
 
@@ -136,7 +163,13 @@ fn probe_path() -> PathBuf {
             let target_dir = profile_dir.parent().unwrap();
             let mut cargo = Command::new(env!("CARGO"));
             cargo
-                .args(["build", "--quiet", "--example", "auth_probe", "--target-dir"])
+                .args([
+                    "build",
+                    "--quiet",
+                    "--example",
+                    "auth_probe",
+                    "--target-dir",
+                ])
                 .arg(target_dir)
                 .current_dir(env!("CARGO_MANIFEST_DIR"));
             if profile_dir.file_name() == Some("release".as_ref()) {
@@ -183,20 +216,32 @@ fn pam_locked_account_is_refused() {
     let s = Sandbox::new("pam-locked");
     let (out, log) = s.probe(&["--service", "locked", "bob"], "secret");
     assert!(out.starts_with("err kind=Refused"), "{out}");
-    assert!(log.contains("Login refused user=bob") && log.contains("account"), "{log}");
+    assert!(
+        log.contains("Login refused user=bob") && log.contains("account"),
+        "{log}"
+    );
     // The wrong password on that service is still only BadCredentials.
     let (out, _) = s.probe(&["--service", "locked", "bob"], "nope");
     assert!(out.starts_with("err kind=BadCredentials"), "{out}");
 }
 
 #[test]
-fn uid_0_never_logs_in() {
+fn uid_0_and_gid_0_never_log_in() {
     let s = Sandbox::new("root");
     let (out, log) = s.probe(&["root"], "secret");
     assert!(out.starts_with("err kind=Refused"), "{out}");
     assert!(log.contains("uid 0"), "{log}");
     let (out, _) = s.probe(&["--passwd-file", &s.users(), "root"], "secret");
     assert!(out.starts_with("err kind=Refused"), "{out}");
+    let (out, log) = s.probe(&["--passwd-file", &s.users(), "frank"], "secret");
+    assert!(out.starts_with("err kind=Refused"), "{out}");
+    assert!(log.contains("gid 0"), "{log}");
+    // mail_group must not be root's group either.
+    let (out, _) = s.probe(
+        &["--passwd-file", &s.users(), "--keep-group", "root", "dave"],
+        "secret",
+    );
+    assert!(out.starts_with("err kind=Internal"), "{out}");
 }
 
 #[test]
@@ -224,11 +269,17 @@ fn passwd_file_login_drops_to_virtual_user() {
             s.home("dave")
         )
     );
-    let (out, _) = s.probe(&["--passwd-file", &users, "--keep-group", "mail", "dave"], "secret");
+    let (out, _) = s.probe(
+        &["--passwd-file", &users, "--keep-group", "mail", "dave"],
+        "secret",
+    );
     assert!(out.contains(" groups=8,2000 "), "{out}");
     // A missing home is not fatal: the session starts in /.
     let (out, log) = s.probe(&["--passwd-file", &users, "erin"], "secret");
-    assert!(out.starts_with("ok user=erin uid=2001") && out.ends_with(" cwd=/"), "{out}");
+    assert!(
+        out.starts_with("ok user=erin uid=2001") && out.ends_with(" cwd=/"),
+        "{out}"
+    );
     assert!(log.contains("Home not usable user=erin"), "{log}");
     for (user, pw) in [("dave", "wrong"), ("nobody", "secret")] {
         let (out, _) = s.probe(&["--passwd-file", &users, user], pw);

@@ -82,7 +82,10 @@ pub struct Backend<'a> {
 
 impl<'a> Backend<'a> {
     pub fn from_config(cfg: &'a Config) -> Backend<'a> {
-        Backend { source: &cfg.auth, pam_service: &cfg.pam_service }
+        Backend {
+            source: &cfg.auth,
+            pam_service: &cfg.pam_service,
+        }
     }
 
     /// See [`authenticate`].
@@ -102,13 +105,22 @@ impl<'a> Backend<'a> {
         match &result {
             Ok(_) => {}
             Err(AuthError::BadCredentials) => {
-                log::debug!("Auth failed user={} host=[{host}] reason=bad credentials", log_user(user))
+                log::debug!(
+                    "Auth failed user={} host=[{host}] reason=bad credentials",
+                    log_user(user)
+                )
             }
             Err(AuthError::Refused(why)) => {
-                log::warn!("Login refused user={} host=[{host}] reason={why}", log_user(user))
+                log::warn!(
+                    "Login refused user={} host=[{host}] reason={why}",
+                    log_user(user)
+                )
             }
             Err(AuthError::Internal(why)) => {
-                log::error!("Auth error user={} host=[{host}] error={why}", log_user(user))
+                log::error!(
+                    "Auth error user={} host=[{host}] error={why}",
+                    log_user(user)
+                )
             }
         }
         result
@@ -143,13 +155,17 @@ impl<'a> Backend<'a> {
         pam::authenticate(self.pam_service, user, password, peer)?;
         match getpwnam(user)? {
             Some(account) => Ok(account),
-            None => Err(AuthError::Refused("PAM accepted a user getpwnam does not know".into())),
+            None => Err(AuthError::Refused(
+                "PAM accepted a user getpwnam does not know".into(),
+            )),
         }
     }
 
     #[cfg(not(feature = "pam"))]
     fn check_pam(&self, _: &str, _: &[u8], _: Option<IpAddr>) -> Result<Account, AuthError> {
-        Err(AuthError::Internal("built without PAM support (feature \"pam\")".into()))
+        Err(AuthError::Internal(
+            "built without PAM support (feature \"pam\")".into(),
+        ))
     }
 
     /// See [`lookup`].
@@ -182,7 +198,10 @@ pub fn getpwnam(user: &str) -> Result<Option<Account>, AuthError> {
 /// User names come from the client: keep log lines short and printable
 /// (UW logs `%.80s`).
 fn log_user(user: &str) -> String {
-    user.chars().take(80).map(|c| if c.is_control() { '?' } else { c }).collect()
+    user.chars()
+        .take(80)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -209,14 +228,30 @@ mod tests {
             uid + 1
         );
         let (dir, source) = with_file("outcomes", &text);
-        let b = Backend { source: &source, pam_service: "unused" };
+        let b = Backend {
+            source: &source,
+            pam_service: "unused",
+        };
         let ok = b.authenticate("alice", b"secret", None).unwrap();
         assert_eq!((ok.uid, ok.virtual_user), (uid, true));
-        assert!(matches!(b.authenticate("alice", b"wrong", None), Err(AuthError::BadCredentials)));
-        assert!(matches!(b.authenticate("nobody", b"secret", None), Err(AuthError::BadCredentials)));
-        assert!(matches!(b.authenticate("root", b"secret", None), Err(AuthError::Refused(_))));
+        assert!(matches!(
+            b.authenticate("alice", b"wrong", None),
+            Err(AuthError::BadCredentials)
+        ));
+        assert!(matches!(
+            b.authenticate("nobody", b"secret", None),
+            Err(AuthError::BadCredentials)
+        ));
+        assert!(matches!(
+            b.authenticate("root", b"secret", None),
+            Err(AuthError::Refused(_))
+        ));
         let other = b.authenticate("other", b"secret", None);
-        assert_eq!(matches!(other, Err(AuthError::Refused(_))), me != 0, "{other:?}");
+        assert_eq!(
+            matches!(other, Err(AuthError::Refused(_))),
+            me != 0,
+            "{other:?}"
+        );
         assert_eq!(b.lookup("alice").unwrap().map(|a| a.uid), Some(uid));
         assert!(b.lookup("nobody").unwrap().is_none());
         std::fs::remove_dir_all(dir).unwrap();
@@ -225,7 +260,10 @@ mod tests {
     #[test]
     fn errors_do_not_show_password() {
         let (dir, source) = with_file("display", "alice:{MD5-CRYPT}$1$x$y:1:1::/h:\n");
-        let b = Backend { source: &source, pam_service: "unused" };
+        let b = Backend {
+            source: &source,
+            pam_service: "unused",
+        };
         let err = b.authenticate("alice", b"hunter2", None).unwrap_err();
         assert!(matches!(err, AuthError::Internal(_)));
         assert!(!err.to_string().contains("hunter2"));

@@ -11,7 +11,7 @@
 //! `CString` without wiping it; Linux-PAM wipes its own copy.
 
 use super::AuthError;
-use pam_client2::{ConversationHandler, Context, ErrorCode, Flag};
+use pam_client2::{Context, ConversationHandler, ErrorCode, Flag};
 use std::ffi::{CStr, CString};
 use std::net::IpAddr;
 use zeroize::Zeroizing;
@@ -59,7 +59,10 @@ pub fn authenticate(
         // Cannot be passed through PAM's C strings; no real password has one.
         return Err(AuthError::BadCredentials);
     }
-    let conv = Conversation { user: c_user, password: Zeroizing::new(password.to_vec()) };
+    let conv = Conversation {
+        user: c_user,
+        password: Zeroizing::new(password.to_vec()),
+    };
     let mut ctx = Context::new(service, Some(user), conv)
         .map_err(|e| AuthError::Internal(format!("pam_start({service}): {e}")))?;
     if let Some(ip) = peer {
@@ -67,17 +70,18 @@ pub fn authenticate(
             .map_err(|e| AuthError::Internal(format!("pam_set_item(PAM_RHOST): {e}")))?;
     }
 
-    ctx.authenticate(Flag::DISALLOW_NULL_AUTHTOK).map_err(|e| match e.code() {
-        ErrorCode::AUTH_ERR
-        | ErrorCode::USER_UNKNOWN
-        | ErrorCode::CRED_INSUFFICIENT
-        | ErrorCode::MAXTRIES
-        | ErrorCode::PERM_DENIED => AuthError::BadCredentials,
-        ErrorCode::CONV_ERR => {
-            AuthError::Refused(format!("PAM asked a question we cannot answer: {e}"))
-        }
-        _ => AuthError::Internal(format!("pam_authenticate: {e}")),
-    })?;
+    ctx.authenticate(Flag::DISALLOW_NULL_AUTHTOK)
+        .map_err(|e| match e.code() {
+            ErrorCode::AUTH_ERR
+            | ErrorCode::USER_UNKNOWN
+            | ErrorCode::CRED_INSUFFICIENT
+            | ErrorCode::MAXTRIES
+            | ErrorCode::PERM_DENIED => AuthError::BadCredentials,
+            ErrorCode::CONV_ERR => {
+                AuthError::Refused(format!("PAM asked a question we cannot answer: {e}"))
+            }
+            _ => AuthError::Internal(format!("pam_authenticate: {e}")),
+        })?;
 
     ctx.acct_mgmt(Flag::NONE).map_err(|e| match e.code() {
         ErrorCode::NEW_AUTHTOK_REQD => AuthError::Refused("account password expired".into()),

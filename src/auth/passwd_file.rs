@@ -29,7 +29,10 @@ impl Entry {
     /// Checks `password` against this entry's secret.
     pub fn verify(&self, password: &[u8]) -> Result<bool, AuthError> {
         verify(&self.secret, password).map_err(|why| {
-            AuthError::Internal(format!("passwd-file entry for {}: {why}", self.account.user))
+            AuthError::Internal(format!(
+                "passwd-file entry for {}: {why}",
+                self.account.user
+            ))
         })
     }
 }
@@ -37,16 +40,21 @@ impl Entry {
 /// Finds `user` in the file at `path`. Lines of other users that do not
 /// parse are skipped, so one bad line does not lock everybody out.
 pub fn find(path: &Path, user: &str) -> Result<Option<Entry>, AuthError> {
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-        AuthError::Internal(format!("passwd-file {}: {e}", path.display()))
-    })?);
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| AuthError::Internal(format!("passwd-file {}: {e}", path.display())))?,
+    );
     for (n, line) in text.lines().enumerate() {
         let name = line.split(':').next().unwrap_or("");
         if line.starts_with('#') || name != user {
             continue;
         }
         return parse_line(line).map(Some).map_err(|why| {
-            AuthError::Internal(format!("passwd-file {} line {}: {why}", path.display(), n + 1))
+            AuthError::Internal(format!(
+                "passwd-file {} line {}: {why}",
+                path.display(),
+                n + 1
+            ))
         });
     }
     Ok(None)
@@ -96,9 +104,7 @@ pub fn verify(secret: &str, password: &[u8]) -> Result<bool, &'static str> {
         return Ok(false); // locked
     }
     match scheme.as_deref() {
-        Some("PLAIN" | "CLEAR" | "CLEARTEXT") => {
-            Ok(bool::from(value.as_bytes().ct_eq(password)))
-        }
+        Some("PLAIN" | "CLEAR" | "CLEARTEXT") => Ok(bool::from(value.as_bytes().ct_eq(password))),
         Some("SHA512-CRYPT") => verify_sha_crypt(value, password, "6"),
         Some("SHA256-CRYPT") => verify_sha_crypt(value, password, "5"),
         Some("BLF-CRYPT") => verify_bcrypt(value, password),
@@ -283,12 +289,18 @@ mod tests {
              bob:{PLAIN}x:notanumber:1::/h:\n",
         )
         .unwrap();
-        assert_eq!(find(&path, "alice").unwrap().map(|e| e.account.uid), Some(1001));
+        assert_eq!(
+            find(&path, "alice").unwrap().map(|e| e.account.uid),
+            Some(1001)
+        );
         assert!(find(&path, "nobody").unwrap().is_none());
         assert!(find(&path, "carol").unwrap().is_none());
         assert!(find(&path, "al").unwrap().is_none());
         assert!(matches!(find(&path, "bob"), Err(AuthError::Internal(_))));
-        assert!(matches!(find(&dir.join("missing"), "alice"), Err(AuthError::Internal(_))));
+        assert!(matches!(
+            find(&dir.join("missing"), "alice"),
+            Err(AuthError::Internal(_))
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

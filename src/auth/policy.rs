@@ -2,11 +2,14 @@
 //! protocols so the rules exist once (shared/DESIGN.md, "Authentication and
 //! privilege"):
 //!
-//! - uid 0 never logs in (UW imapd, qmail-pop3d `die_root`);
+//! - uid 0 never logs in (UW imapd, qmail-pop3d `die_root`), nor an account
+//!   whose primary group is gid 0 (Dovecot's `first_valid_gid = 1`): it
+//!   would read root-group files as the user;
 //! - a server not running as root cannot switch users, so it only serves the
 //!   account whose uid is its own;
 //! - after a failed login wait `login_delay` seconds; after
-//!   `max_auth_failures` failures the protocol says goodbye and closes.
+//!   `max_auth_failures` failures the protocol says goodbye and closes;
+//! - plaintext mechanisms only under TLS unless `plaintext_auth = yes`.
 
 use super::{Account, AuthError};
 use std::time::Duration;
@@ -17,6 +20,9 @@ pub fn check_account(account: &Account, process_uid: u32) -> Result<(), AuthErro
     if account.uid == 0 {
         return Err(AuthError::Refused("uid 0 may not log in".into()));
     }
+    if account.gid == 0 {
+        return Err(AuthError::Refused("gid 0 may not log in".into()));
+    }
     if process_uid != 0 && account.uid != process_uid {
         return Err(AuthError::Refused(format!(
             "account uid {} is not the server's uid {} (not running as root)",
@@ -24,6 +30,13 @@ pub fn check_account(account: &Account, process_uid: u32) -> Result<(), AuthErro
         )));
     }
     Ok(())
+}
+
+/// Whether LOGIN, USER/PASS and AUTH PLAIN/LOGIN may be used now
+/// (`plaintext_auth`): with `tls`, only once the session is under TLS (IMAP
+/// then drops `LOGINDISABLED`, POP3 shows `USER`, SMTP shows `AUTH`).
+pub fn plaintext_allowed(cfg: &crate::config::Config, under_tls: bool) -> bool {
+    under_tls || cfg.plaintext_auth == crate::config::PlaintextAuth::Yes
 }
 
 /// Counts failed logins on one connection and slows down guessing.
@@ -54,7 +67,11 @@ impl FailureLimit {
     /// Explicit values (tests use a zero delay). A `max` of 0 is taken as 1:
     /// there is no setting that allows unlimited guessing.
     pub fn new(delay: Duration, max: u32) -> FailureLimit {
-        FailureLimit { delay, max: max.max(1), failures: 0 }
+        FailureLimit {
+            delay,
+            max: max.max(1),
+            failures: 0,
+        }
     }
 
     /// Call once per failed attempt, before answering the client: sleeps
@@ -83,24 +100,33 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    fn account(uid: u32) -> Account {
-        Account { user: "u".into(), uid, gid: 100, home: PathBuf::from("/"), virtual_user: false }
+    fn account(uid: u32, gid: u32) -> Account {
+        Account {
+            user: "u".into(),
+            uid,
+            gid,
+            home: PathBuf::from("/"),
+            virtual_user: false,
+        }
     }
 
     #[test]
     fn account_rules() {
-        // (account uid, process euid, allowed)
+        // (account uid, account gid, process euid, allowed)
         let table = [
-            (0, 0, false),
-            (0, 1000, false),
-            (1000, 0, true),
-            (1000, 1000, true),
-            (1001, 1000, false),
-            (65534, 0, true),
+            (0, 0, 0, false),
+            (0, 100, 0, false),
+            (0, 100, 1000, false),
+            (1000, 100, 0, true),
+            (1000, 0, 0, false),
+            (1000, 100, 1000, true),
+            (1000, 0, 1000, false),
+            (1001, 100, 1000, false),
+            (65534, 65534, 0, true),
         ];
-        for (uid, euid, ok) in table {
-            let got = check_account(&account(uid), euid);
-            assert_eq!(got.is_ok(), ok, "uid {uid} euid {euid}: {got:?}");
+        for (uid, gid, euid, ok) in table {
+            let got = check_account(&account(uid, gid), euid);
+            assert_eq!(got.is_ok(), ok, "uid {uid} gid {gid} euid {euid}: {got:?}");
             if let Err(e) = got {
                 assert!(matches!(e, AuthError::Refused(_)));
             }

@@ -76,7 +76,9 @@ fn verify_ids(account: &Account) -> Result<(), AuthError> {
         )));
     }
     if unistd::setuid(Uid::from_raw(0)).is_ok() {
-        return Err(AuthError::Internal("setuid(0) still succeeds after the drop".into()));
+        return Err(AuthError::Internal(
+            "setuid(0) still succeeds after the drop".into(),
+        ));
     }
     Ok(())
 }
@@ -94,20 +96,30 @@ fn enter_home(account: &Account) {
 
 /// Resolves the `mail_group` setting: a group name or number; empty means
 /// none. An unknown name is an error (a typo should not silently disable
-/// dot-locking).
+/// dot-locking), and so is gid 0, which would hand the user root's group.
 pub fn resolve_group(name: &str) -> Result<Option<u32>, AuthError> {
     let name = name.trim();
     if name.is_empty() {
         return Ok(None);
     }
-    if let Ok(gid) = name.parse::<u32>() {
-        return Ok(Some(gid));
+    let gid = match name.parse::<u32>() {
+        Ok(gid) => gid,
+        Err(_) => match unistd::Group::from_name(name) {
+            Ok(Some(g)) => g.gid.as_raw(),
+            Ok(None) => {
+                return Err(AuthError::Internal(format!(
+                    "mail_group {name}: no such group"
+                )))
+            }
+            Err(e) => return Err(AuthError::Internal(format!("mail_group {name}: {e}"))),
+        },
+    };
+    if gid == 0 {
+        return Err(AuthError::Internal(format!(
+            "mail_group {name}: gid 0 is not allowed"
+        )));
     }
-    match unistd::Group::from_name(name) {
-        Ok(Some(g)) => Ok(Some(g.gid.as_raw())),
-        Ok(None) => Err(AuthError::Internal(format!("mail_group {name}: no such group"))),
-        Err(e) => Err(AuthError::Internal(format!("mail_group {name}: {e}"))),
-    }
+    Ok(Some(gid))
 }
 
 #[cfg(test)]
@@ -122,7 +134,10 @@ mod tests {
         assert_eq!(resolve_group("").ok(), Some(None));
         assert_eq!(resolve_group("  ").ok(), Some(None));
         assert_eq!(resolve_group("8").ok(), Some(Some(8)));
-        assert_eq!(resolve_group("root").ok(), Some(Some(0)));
+        assert!(resolve_group("root").is_err());
+        // Debian's base-passwd has group mail = 8.
+        assert_eq!(resolve_group("mail").ok(), Some(Some(8)));
+        assert!(resolve_group("0").is_err());
         assert!(resolve_group("no-such-group-postern").is_err());
     }
 }

@@ -214,7 +214,9 @@ pub fn decode_response(line: &[u8]) -> Result<Zeroizing<Vec<u8>>, SaslError> {
     }
     // Reserve once so decoding never reallocates and leaves an unwiped copy.
     let mut out = Zeroizing::new(Vec::with_capacity(line.len() / 4 * 3 + 3));
-    BASE64.decode_vec(line, &mut out).map_err(|_| SaslError::Base64)?;
+    BASE64
+        .decode_vec(line, &mut out)
+        .map_err(|_| SaslError::Base64)?;
     Ok(out)
 }
 
@@ -239,7 +241,10 @@ pub fn parse_plain(raw: &[u8]) -> Result<Credentials, SaslError> {
     if passwd.is_empty() {
         return Err(SaslError::EmptyPassword);
     }
-    Ok(Credentials { user, password: Zeroizing::new(passwd.to_vec()) })
+    Ok(Credentials {
+        user,
+        password: Zeroizing::new(passwd.to_vec()),
+    })
 }
 
 /// A user name must be non-empty UTF-8 without control characters; this
@@ -264,7 +269,9 @@ mod tests {
     use super::*;
 
     fn b64(raw: &[u8]) -> Vec<u8> {
-        base64::engine::general_purpose::STANDARD.encode(raw).into_bytes()
+        base64::engine::general_purpose::STANDARD
+            .encode(raw)
+            .into_bytes()
     }
 
     #[test]
@@ -281,7 +288,10 @@ mod tests {
             assert_eq!(&c.password[..], *pw);
             // Through base64 and the exchange, as initial response and as a line.
             let (_, step) = Exchange::start(Mechanism::Plain, Some(&b64(raw)));
-            assert!(matches!(step, Step::Done(ref c) if c.user == *user), "{raw:?}");
+            assert!(
+                matches!(step, Step::Done(ref c) if c.user == *user),
+                "{raw:?}"
+            );
             let (mut ex, step) = Exchange::start(Mechanism::Plain, None);
             assert!(matches!(step, Step::Challenge("")));
             let mut line = b64(raw);
@@ -333,7 +343,10 @@ mod tests {
     fn login_exchange() {
         let (mut ex, step) = Exchange::start(Mechanism::Login, None);
         assert!(matches!(step, Step::Challenge(LOGIN_USERNAME_CHALLENGE)));
-        assert!(matches!(ex.step(b"YWxpY2U="), Step::Challenge(LOGIN_PASSWORD_CHALLENGE)));
+        assert!(matches!(
+            ex.step(b"YWxpY2U="),
+            Step::Challenge(LOGIN_PASSWORD_CHALLENGE)
+        ));
         match ex.step(b"c2VjcmV0\r\n") {
             Step::Done(c) => {
                 assert_eq!(c.user, "alice");
@@ -343,7 +356,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // A finished exchange accepts nothing more.
-        assert!(matches!(ex.step(b"YQ=="), Step::Failed(SaslError::Malformed)));
+        assert!(matches!(
+            ex.step(b"YQ=="),
+            Step::Failed(SaslError::Malformed)
+        ));
 
         // SMTP clients may send the user name as the initial response.
         let (mut ex, step) = Exchange::start(Mechanism::Login, Some(b"YWxpY2U="));
@@ -363,7 +379,10 @@ mod tests {
                 Step::Challenge(_) => ex.step(pass),
                 other => other,
             };
-            assert!(matches!(step, Step::Failed(e) if e == *err), "{user:?} {pass:?}: {step:?}");
+            assert!(
+                matches!(step, Step::Failed(e) if e == *err),
+                "{user:?} {pass:?}: {step:?}"
+            );
         }
     }
 
