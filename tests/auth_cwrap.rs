@@ -91,7 +91,31 @@ impl Sandbox {
     }
 
     /// Runs the probe with `password` on stdin; returns (stdout, stderr).
+    ///
+    /// pam_wrapper 1.1.4 copies the service files into `/tmp/pam.X` with X
+    /// from a small alphabet, and two processes starting together can pick
+    /// the same directory and garble each other's copy. So probes run one
+    /// at a time, and a run that hit that race (pam_wrapper or libpam says
+    /// so on stderr) is repeated.
     fn probe(&self, args: &[&str], password: &str) -> (String, String) {
+        static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..4 {
+            let (stdout, stderr) = self.probe_once(args, password);
+            let garbled = [
+                "Failed to create pam_wrapper config dir",
+                "illegal module type",
+            ]
+            .iter()
+            .any(|sign| stderr.contains(sign));
+            if !garbled {
+                return (stdout, stderr);
+            }
+        }
+        panic!("pam_wrapper could not create its config dir 4 times in a row");
+    }
+
+    fn probe_once(&self, args: &[&str], password: &str) -> (String, String) {
         let exe = probe_path();
         let d = &self.dir;
         let mut child = Command::new(&exe)
@@ -118,6 +142,8 @@ impl Sandbox {
         let out = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        // Shown by the harness only when the test fails.
+        println!("probe {args:?}\n  stdout: {stdout}\n  stderr: {stderr}");
         assert_eq!(
             out.status.success(),
             stdout.starts_with("ok "),
