@@ -188,6 +188,26 @@ fn probe_path() -> PathBuf {
             let profile_dir = exe.parent().and_then(Path::parent).unwrap();
             let target_dir = profile_dir.parent().unwrap();
             let mut cargo = Command::new(env!("CARGO"));
+            // Build scripts (ring's) watch CARGO_MANIFEST_DIR, CARGO_PKG_*
+            // and OUT_DIR; the values cargo sets for this test process
+            // would make the nested build and the next `cargo test` rebuild
+            // everything, each time.
+            for (key, _) in std::env::vars_os() {
+                let key_str = key.to_string_lossy();
+                let set_by_cargo_test = [
+                    "CARGO_MANIFEST_",
+                    "CARGO_PKG_",
+                    "CARGO_BIN_",
+                    "CARGO_CRATE_",
+                ]
+                .iter()
+                .any(|p| key_str.starts_with(p))
+                    || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"]
+                        .contains(&&*key_str);
+                if set_by_cargo_test {
+                    cargo.env_remove(&key);
+                }
+            }
             cargo
                 .args([
                     "build",
