@@ -30,7 +30,12 @@ pub struct Account {
     pub virtual_user: bool,
 }
 
-/// Why a login failed. `Display` never contains the password.
+/// Why a login failed. `Display` never contains the password; it is for
+/// the log. Tell the client the same thing for `BadCredentials` and
+/// `Refused` (IMAP `NO [AUTHENTICATIONFAILED]`, POP3 `-ERR [AUTH]`, SMTP
+/// `535 5.7.8`): a distinct answer for `Refused` would confirm the password
+/// (e.g. root's). Only [`AuthError::is_temporary`] may change the answer
+/// (`NO [UNAVAILABLE]`, `-ERR [SYS/TEMP]`, `454 4.7.0`).
 #[derive(Debug)]
 pub enum AuthError {
     /// Wrong password or unknown user (the client is told the same for both).
@@ -39,6 +44,13 @@ pub enum AuthError {
     Refused(String),
     /// Backend failure (PAM error, unreadable passwd-file): a temporary error.
     Internal(String),
+}
+
+impl AuthError {
+    /// True for backend failures the client may retry later ([`AuthError::Internal`]).
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, AuthError::Internal(_))
+    }
 }
 
 impl std::fmt::Display for AuthError {
