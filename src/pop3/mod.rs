@@ -25,7 +25,8 @@ pub mod maildrop;
 pub mod reply;
 pub mod session;
 
-use crate::auth::{Account, AuthError};
+use crate::auth::policy::FailureLimit;
+use crate::auth::{privilege, Account, AuthError};
 use crate::config::{Config, PlaintextAuth};
 use crate::io::ReadLine;
 use crate::server::Context;
@@ -34,9 +35,7 @@ use maildrop::{Maildrop, MboxMaildrop};
 use session::{Outcome, Session};
 use std::io;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// The parts of [`Config`] a POP3 session uses, so tests can build one
 /// without a configuration file.
@@ -124,6 +123,13 @@ impl Transport for Context {
 /// [`Backend`] over `auth::` and `store::mbox`.
 pub struct SystemBackend<'c> {
     pub cfg: &'c Config,
+    pub limit: FailureLimit,
+}
+
+impl<'c> SystemBackend<'c> {
+    pub fn new(cfg: &'c Config) -> SystemBackend<'c> {
+        SystemBackend { cfg, limit: FailureLimit::from_config(cfg) }
+    }
 }
 
 impl Backend for SystemBackend<'_> {
@@ -131,43 +137,22 @@ impl Backend for SystemBackend<'_> {
         crate::auth::authenticate(self.cfg, user, password, peer)
     }
     fn delay_after_failure(&mut self) {
-        std::thread::sleep(Duration::from_secs(self.cfg.login_delay));
+        self.limit.record_failure();
     }
     fn open_maildrop(&mut self, account: &Account) -> Result<Box<dyn Maildrop>, StoreError> {
+        let refused = |e: AuthError| StoreError::new(ErrorKind::Permission, format!("privilege drop: {e}"));
+        let keep_group = if nix::unistd::geteuid().is_root() {
+            privilege::resolve_group(&self.cfg.mail_group).map_err(refused)?
+        } else {
+            None
+        };
+        privilege::drop_to(account, keep_group).map_err(refused)?;
         if nix::unistd::geteuid().is_root() {
-            // The privilege drop lands with the auth helper's
-            // auth::privilege; until then root never touches user mail.
-            return Err(StoreError::new(ErrorKind::Permission, "privilege drop not available"));
+            return Err(StoreError::new(ErrorKind::Permission, "still root after the privilege drop"));
         }
-        if nix::unistd::getuid().as_raw() != account.uid {
-            return Err(StoreError::new(ErrorKind::Permission, "account uid differs from process uid"));
-        }
-        let path = expand_path(&self.cfg.inbox, account);
+        let path = Config::expand(&self.cfg.inbox, &account.user, &account.home);
         Ok(Box::new(MboxMaildrop::open(&path)?))
     }
-}
-
-/// `%u` → user, `%h` → home, `%%` → `%` in a path template (DESIGN.md).
-pub fn expand_path(template: &str, account: &Account) -> PathBuf {
-    let mut s = String::with_capacity(template.len() + 16);
-    let mut chars = template.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            s.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('u') => s.push_str(&account.user),
-            Some('h') => s.push_str(&account.home.to_string_lossy()),
-            Some('%') => s.push('%'),
-            Some(o) => {
-                s.push('%');
-                s.push(o);
-            }
-            None => s.push('%'),
-        }
-    }
-    PathBuf::from(s)
 }
 
 /// The invoking user for PREAUTH (the caller checked that fd 0 is not a
@@ -195,30 +180,10 @@ pub fn serve(ctx: &mut Context) -> ExitCode {
         settings.preauth = preauth_account();
     }
     let cfg = ctx.cfg.clone();
-    let mut backend = SystemBackend { cfg: &cfg };
+    let mut backend = SystemBackend::new(&cfg);
     let outcome = Session::new(ctx, &mut backend, &settings).run();
     match outcome {
         Outcome::Quit | Outcome::Eof | Outcome::Timeout => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expand() {
-        let a = Account { user: "alice".into(), uid: 1, gid: 1, home: "/home/alice".into(), virtual_user: false };
-        let cases = [
-            ("/var/mail/%u", "/var/mail/alice"),
-            ("%h/mbox", "/home/alice/mbox"),
-            ("/x/%%u", "/x/%u"),
-            ("/x/%q", "/x/%q"),
-            ("/x/%", "/x/%"),
-        ];
-        for (t, want) in cases {
-            assert_eq!(expand_path(t, &a), PathBuf::from(want), "{}", t);
-        }
     }
 }

@@ -24,7 +24,7 @@ use crate::auth::{Account, AuthError};
 use crate::io::ReadLine;
 use crate::log::event;
 use crate::store::ErrorKind;
-use base64::Engine;
+use crate::auth::sasl::{self, Exchange, Mechanism, SaslError, Step};
 use zeroize::Zeroizing;
 
 /// Longest command line accepted (RFC 2449 §4 asks for at least 255 octets;
@@ -292,76 +292,67 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// `AUTH [mechanism [initial-response]]` — RFC 5034 §4.
+    /// `AUTH [mechanism [initial-response]]` — RFC 5034 §4; the SASL
+    /// decoding is `auth::sasl`'s, shared with IMAP and SMTP.
     fn auth_cmd(&mut self, mechanism: Option<String>, initial: Option<Zeroizing<Vec<u8>>>) -> Flow {
-        let Some(mech) = mechanism else {
+        let Some(name) = mechanism else {
             // RFC 1734 listing, still sent by some clients.
             self.out.ok("Supported mechanisms follow");
             if self.plaintext_allowed() {
-                self.out.line("PLAIN");
-                self.out.line("LOGIN");
+                for m in Mechanism::ALL {
+                    self.out.line(m.name());
+                }
             }
             self.out.end();
             return Flow::Continue;
         };
-        if mech != "PLAIN" && mech != "LOGIN" {
+        let Some(mech) = Mechanism::from_name(&name) else {
             return self.reject(None, "Unsupported authentication mechanism");
-        }
+        };
         if !self.plaintext_allowed() {
             return self.refuse_plaintext();
         }
         self.user = None;
-        let first = match initial {
-            Some(ir) => ir,
-            None => {
-                let prompt = if mech == "PLAIN" { "" } else { "VXNlcm5hbWU6" };
-                match self.read_response(prompt) {
-                    Ok(r) => r,
-                    Err(flow) => return flow,
+        let (mut exchange, mut step) = Exchange::start(mech, initial.as_deref().map(|v| v.as_slice()));
+        // PLAIN needs at most one round, LOGIN two; the bound is defensive.
+        for _ in 0..4 {
+            match step {
+                Step::Challenge(challenge) => {
+                    let line = match self.read_response(challenge) {
+                        Ok(l) => l,
+                        Err(flow) => return flow,
+                    };
+                    step = exchange.step(&line);
                 }
+                Step::Done(creds) => return self.login(&creds.user, &creds.password),
+                Step::Failed(e) => return self.sasl_failed(e),
             }
-        };
-        let first = match decode_b64(&first) {
-            Some(d) => d,
-            None => return self.reject(None, "Invalid base64 data"),
-        };
-        if mech == "PLAIN" {
-            match split_plain(&first) {
-                Some((user, pw)) => self.login(&user, &pw),
-                None => self.auth_failed("-", "bad PLAIN message", AuthError::BadCredentials),
-            }
-        } else {
-            let user = match std::str::from_utf8(&first) {
-                Ok(u) if !u.is_empty() && u.len() <= 255 && !u.chars().any(char::is_control) => u.to_string(),
-                _ => return self.auth_failed("-", "bad LOGIN user name", AuthError::BadCredentials),
-            };
-            let pw = match self.read_response("UGFzc3dvcmQ6") {
-                Ok(r) => r,
-                Err(flow) => return flow,
-            };
-            match decode_b64(&pw) {
-                Some(pw) => self.login(&user, &pw),
-                None => self.reject(None, "Invalid base64 data"),
-            }
+        }
+        self.sasl_failed(SaslError::Malformed)
+    }
+
+    /// A SASL exchange that ended without credentials. Framing mistakes are
+    /// protocol errors; a well-formed but unacceptable message is a failed
+    /// login (delay and count), with the reason only in the log.
+    fn sasl_failed(&mut self, e: SaslError) -> Flow {
+        match e {
+            SaslError::Cancelled | SaslError::Base64 | SaslError::TooLong => self.reject(None, &e.to_string()),
+            SaslError::Malformed
+            | SaslError::BadUser
+            | SaslError::EmptyPassword
+            | SaslError::AuthzidNotAllowed => self.auth_failed("-", &e.to_string(), AuthError::BadCredentials),
         }
     }
 
-    /// Send a SASL challenge and read the client's line. `*` cancels
-    /// (RFC 5034 §4). `Err` carries the flow to return.
+    /// Send a SASL challenge and read the client's line. `Err` carries the
+    /// flow to return (over-long line, EOF, timeout).
     fn read_response(&mut self, challenge: &str) -> Result<Zeroizing<Vec<u8>>, Flow> {
         self.out.continuation(challenge);
         if self.flush().is_err() {
             return Err(Flow::Close(Outcome::IoError));
         }
-        match self.t.read_line(MAX_LINE) {
-            Ok(ReadLine::Line(l)) => {
-                let l = Zeroizing::new(l);
-                if l.as_slice() == b"*" {
-                    Err(self.reject(None, "Authentication canceled"))
-                } else {
-                    Ok(l)
-                }
-            }
+        match self.t.read_line(sasl::MAX_RESPONSE_LEN) {
+            Ok(ReadLine::Line(l)) => Ok(Zeroizing::new(l)),
             Ok(ReadLine::TooLong) => Err(self.reject(None, "Line too long")),
             Ok(ReadLine::Eof) => Err(Flow::Close(Outcome::Eof)),
             Ok(ReadLine::Timeout) => Err(Flow::Close(self.autologout())),
@@ -427,11 +418,12 @@ impl<'a> Session<'a> {
                 Flow::Continue
             }
             Err(e) => {
-                event("Mailbox open failed")
-                    .field("user", &account.user)
-                    .raw("host", &self.host)
-                    .raw("error", &e)
-                    .error();
+                let ev = event("Mailbox open failed").field("user", &account.user).raw("host", &self.host);
+                if e.kind == ErrorKind::InUse {
+                    ev.raw("error", "in use by another POP3 session").info();
+                } else {
+                    ev.raw("error", &e).error();
+                }
                 let (code, text) = match e.kind {
                     ErrorKind::InUse => (Code::InUse, "Mailbox is locked by another POP3 session"),
                     ErrorKind::LockTimeout | ErrorKind::Io | ErrorKind::NoSpace => {
@@ -595,64 +587,5 @@ impl<'a> Session<'a> {
                 Flow::Close(Outcome::UpdateFailed)
             }
         }
-    }
-}
-
-/// SASL base64 (RFC 5034 §4: `=` is the empty response).
-fn decode_b64(data: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-    if data == b"=" {
-        return Some(Zeroizing::new(Vec::new()));
-    }
-    base64::engine::general_purpose::STANDARD.decode(data).ok().map(Zeroizing::new)
-}
-
-/// RFC 4616: `[authzid] NUL authcid NUL passwd`. An authzid other than the
-/// authcid (proxy login) is refused.
-fn split_plain(msg: &[u8]) -> Option<(String, Zeroizing<Vec<u8>>)> {
-    let mut parts = msg.splitn(3, |&b| b == 0);
-    let authz = parts.next()?;
-    let authc = parts.next()?;
-    let pw = parts.next()?;
-    if authc.is_empty() || (!authz.is_empty() && authz != authc) {
-        return None;
-    }
-    let user = std::str::from_utf8(authc).ok()?;
-    if user.len() > 255 || user.chars().any(char::is_control) {
-        return None;
-    }
-    Some((user.to_string(), Zeroizing::new(pw.to_vec())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_messages() {
-        type Case<'a> = (&'a [u8], Option<(&'a str, &'a [u8])>);
-        let cases: &[Case] = &[
-            (b"\0alice\0secret", Some(("alice", b"secret"))),
-            (b"alice\0alice\0se cret", Some(("alice", b"se cret"))),
-            (b"bob\0alice\0secret", None),
-            (b"\0\0secret", None),
-            (b"alice\0secret", None),
-            (b"", None),
-            (b"\0alice\0", Some(("alice", b""))),
-            (b"\0al\x01ice\0x", None),
-            (b"\0\xff\0x", None),
-        ];
-        for (input, want) in cases {
-            let got = split_plain(input);
-            let got = got.as_ref().map(|(u, p)| (u.as_str(), p.as_slice()));
-            assert_eq!(got, *want, "input {:?}", input);
-        }
-    }
-
-    #[test]
-    fn base64_responses() {
-        assert_eq!(decode_b64(b"=").map(|v| v.to_vec()), Some(vec![]));
-        assert_eq!(decode_b64(b"YWxpY2U=").map(|v| v.to_vec()), Some(b"alice".to_vec()));
-        assert!(decode_b64(b"!!!").is_none());
-        assert!(decode_b64(b"").map(|v| v.is_empty()).unwrap_or(false));
     }
 }

@@ -13,7 +13,7 @@ C: %%%
 S: -ERR Invalid base64 data
 C: AUTH LOGIN AA==
 S: -ERR [AUTH] Authentication failed
-L: Login failed user=- host=[192.0.2.7] reason="bad LOGIN user name"
+L: Login failed user=- host=[192.0.2.7] reason="Invalid user name"
 C: AUTH LOGIN YWxpY2U=
 S: + UGFzc3dvcmQ6
 T:

@@ -18,15 +18,16 @@ M: end
 S: +OK test.example POP3 server ready
 C: AUTH PLAIN =
 S: -ERR [AUTH] Authentication failed
+L: Login failed user=- host=[192.0.2.7] reason="Malformed PLAIN response"
 C: AUTH PLAIN
 S: +\x20
 C: *
-S: -ERR Authentication canceled
+S: -ERR Authentication cancelled
 C: AUTH PLAIN !!!notbase64
 S: -ERR Invalid base64 data
 C: AUTH PLAIN Ym9iAGFsaWNlAHMzY3IzdC1hbGljZQ==
 S: -ERR [AUTH] Authentication failed
-L: Login failed user=- host=[192.0.2.7] reason="bad PLAIN message"
+L: Login failed user=- host=[192.0.2.7] reason="Authorization identity not allowed"
 C: AUTH PLAIN AGFsaWNlAGJhZC1wYXNzLTI=
 S: -ERR [AUTH] Authentication failed
 L: Login failed user=alice host=[192.0.2.7] reason="bad credentials"

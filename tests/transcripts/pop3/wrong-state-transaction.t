@@ -18,7 +18,7 @@ S: +OK test.example POP3 server ready
 C: AUTH PLAIN
 S: +\x20
 C: *
-S: -ERR Authentication canceled
+S: -ERR Authentication cancelled
 C: USER alice
 S: +OK User name accepted, password please
 C: PASS s3cr3t-alice
