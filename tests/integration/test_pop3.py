@@ -5,10 +5,13 @@ stable UIDL, Status: R after RETR, the [IN-USE] session lock, STLS
 injection, plaintext refused before TLS, and bad input (issue 4)."""
 
 import hashlib
+import os
 import poplib
+import pwd
 import re
 import socket
 import ssl
+import subprocess
 import time
 
 import pytest
@@ -182,3 +185,56 @@ def test_wrong_password_and_bad_input(sandbox, inetd):
         t.sendall(cmd + b"\r\n")
         assert read_until(t, b"\r\n").startswith(want)
     assert "not-the-password" not in sandbox.log_text()
+
+
+def test_curl_pop3s_list_and_retrieve(sandbox, inetd):
+    msgs = deliver_tricky(sandbox)
+    lst = inetd.start("ipop3d", "-s")
+    base = [ "curl", "-sS", "--max-time", "20", "--cacert", str(sandbox.ca),
+             "-u", f"alice:{ALICE_PASSWORD}"]
+    url = f"pop3s://127.0.0.1:{lst.port}/"
+    out = subprocess.run(base + [url], capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    sizes = [int(l.split()[1]) for l in out.stdout.decode().splitlines()]
+    assert sizes == [len(m) for m in msgs]
+    out = subprocess.run(base + [url + "3"], capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == msgs[2]
+
+
+def test_openssl_starttls_pop3(sandbox, inetd):
+    sandbox.deliver_many(2)
+    lst = inetd.start("ipop3d")
+    script = f"USER alice\nPASS {ALICE_PASSWORD}\nSTAT\nQUIT\n"
+    out = subprocess.run(
+        ["openssl", "s_client", "-quiet", "-crlf", "-ign_eof", "-starttls", "pop3",
+         "-CAfile", str(sandbox.ca), "-verify_return_error",
+         "-connect", f"127.0.0.1:{lst.port}"],
+        input=script.encode(), capture_output=True, timeout=30)
+    text = out.stdout.decode(errors="replace")
+    assert "+OK Mailbox open, 2 messages" in text, (text, out.stderr)
+    assert "+OK 2 " in text and "signing off (2 messages left)" in text, text
+
+
+def test_preauth_over_a_pipe(sandbox, postern_bin):
+    """fd 0 a pipe and not root: the invoking user (here: nobody, or the
+    test runner when not root) is accepted without a password."""
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("nobody")
+        prefix = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
+    else:
+        user = pwd.getpwuid(os.getuid())
+        prefix = []
+    inbox = sandbox.spool / user.pw_name
+    sandbox.deliver(make_message(subject="preauth"), mbox=inbox)
+    if os.geteuid() == 0:
+        os.chown(inbox, user.pw_uid, user.pw_gid)
+        sandbox.log.touch()
+        sandbox.log.chmod(0o666)  # the server runs as nobody
+    script = f"USER {user.pw_name}\r\nPASS x\r\nSTAT\r\nQUIT\r\n".encode()
+    out = subprocess.run(prefix + [str(postern_bin("ipop3d")), "-c", str(sandbox.conf)],
+                         input=script, capture_output=True, timeout=30, env=sandbox.env)
+    lines = out.stdout.split(b"\r\n")
+    assert lines[2].startswith(b"+OK Mailbox open, 1 messages"), out
+    assert lines[3].startswith(b"+OK 1 "), out
+    assert re.search(rf"Login user={user.pw_name} host=\[local\] nmsgs=1", sandbox.log_text())
