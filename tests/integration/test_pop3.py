@@ -9,6 +9,7 @@ import os
 import poplib
 import pwd
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -16,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import ALICE_PASSWORD, make_message, read_until
+from conftest import ALICE_PASSWORD, make_message, mbox_entry, read_until
 
 
 def tls_context(sandbox):
@@ -238,3 +239,55 @@ def test_preauth_over_a_pipe(sandbox, postern_bin):
     assert lines[2].startswith(b"+OK Mailbox open, 1 messages"), out
     assert lines[3].startswith(b"+OK 1 "), out
     assert re.search(rf"Login user={user.pw_name} host=\[local\] nmsgs=1", sandbox.log_text())
+
+
+def parse_spool(data: bytes) -> list:
+    """(subject number, whole entry) for each message of an mbox we wrote."""
+    out = []
+    for entry in re.split(rb"(?m)^(?=From \S+ \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\n)", data):
+        if not entry:
+            continue
+        m = re.search(rb"^Subject: message (\d+)$", entry, re.M)
+        assert m, entry[:300]
+        n = int(m.group(1))
+        assert f"\nbody of message {n}\n".encode() in entry, entry[:500]
+        out.append(n)
+    return out
+
+
+def test_kill_during_quit_loses_nothing(sandbox, inetd):
+    """kill -9 while QUIT's update runs on a 2,000-message spool, several
+    times: every message not marked deleted survives intact, and a marked
+    one is either gone or intact (issue 4)."""
+    n = 2000
+    entries = [mbox_entry(make_message(subject=f"message {i}", body=f"body of message {i}\r\n"))
+               for i in range(1, n + 1)]
+    sandbox.inbox().write_bytes(b"".join(entries))
+    sandbox.chown(sandbox.inbox())
+    lst = inetd.start("ipop3d", "-s")
+    alive = list(range(1, n + 1))
+    for round_ in range(4):
+        p = login_when_free(sandbox, lst)
+        pid = int(re.findall(r"ipop3d\[(\d+)\]: info Login user=alice", sandbox.log_text())[-1])
+        doomed = set(alive[round_ % 2::2][:200])
+        cmds = b"".join(f"DELE {alive.index(d) + 1}\r\n".encode() for d in sorted(doomed))
+        p.sock.sendall(cmds)
+        for _ in doomed:
+            assert p._getresp().startswith(b"+OK")
+        p.sock.sendall(b"QUIT\r\n")
+        time.sleep(0.001 * (round_ * 3))
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.close()
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        got = parse_spool(sandbox.inbox().read_bytes())
+        assert len(got) == len(set(got)), "a message appears twice"
+        kept = [m for m in alive if m not in doomed]
+        assert set(kept) <= set(got), f"lost: {sorted(set(kept) - set(got))[:10]}"
+        assert set(got) <= set(alive)
+        assert got == sorted(got), "order changed"
+        alive = got
