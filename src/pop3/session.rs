@@ -137,7 +137,8 @@ impl<'a> Session<'a> {
                 return Outcome::IoError;
             }
             let line = match self.t.read_line(MAX_LINE) {
-                Ok(ReadLine::Line(l)) => l,
+                // The line may be `PASS secret`: wiped when dropped.
+                Ok(ReadLine::Line(l)) => Zeroizing::new(l),
                 Ok(ReadLine::TooLong) => {
                     self.out.err(None, "Line too long");
                     if let Flow::Close(o) = self.protocol_error() {
@@ -260,7 +261,8 @@ impl<'a> Session<'a> {
         if self.tx.is_none() {
             if self.plaintext_allowed() {
                 self.out.line("USER");
-                self.out.line("SASL PLAIN LOGIN");
+                let mechs: Vec<&str> = Mechanism::ALL.iter().map(|m| m.name()).collect();
+                self.out.line(&format!("SASL {}", mechs.join(" ")));
             }
             if !self.t.is_tls() && self.t.tls_available() {
                 self.out.line("STLS");
