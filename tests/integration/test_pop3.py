@@ -291,3 +291,12 @@ def test_kill_during_quit_loses_nothing(sandbox, inetd):
         assert set(got) <= set(alive)
         assert got == sorted(got), "order changed"
         alive = got
+
+
+def test_pop3s_under_private_xinetd(sandbox, xinetd):
+    msgs = sandbox.deliver_many(2)
+    lst = xinetd.start("ipop3d", "-s")
+    p = login(sandbox, lst)
+    assert p.stat() == (2, sum(len(m) for m in msgs))
+    assert retr_bytes(p, 2)[0] == msgs[1]
+    assert p.quit().startswith(b"+OK")
