@@ -120,9 +120,22 @@ impl<'a> Session<'a> {
     }
 
     /// Greet, then serve commands until QUIT, EOF, timeout or a bound.
+    /// PREAUTH sessions open the maildrop right after the greeting, so a
+    /// client (or benchmark) may send STAT at once; see [`Session::login`].
     pub fn run(&mut self) -> Outcome {
-        self.out.ok(&format!("{} POP3 server ready", self.s.hostname));
-        let outcome = self.serve_loop();
+        let outcome = match self.s.preauth.clone() {
+            Some(account) => {
+                self.out.ok(&format!("{} POP3 server ready, preauthenticated", self.s.hostname));
+                match self.open_maildrop(account, false) {
+                    Flow::Continue => self.serve_loop(),
+                    Flow::Close(o) => o,
+                }
+            }
+            None => {
+                self.out.ok(&format!("{} POP3 server ready", self.s.hostname));
+                self.serve_loop()
+            }
+        };
         // Best effort: the last reply (goodbye, -ERR) may still be queued.
         let _ = self.flush();
         if let Some(tx) = &self.tx {
@@ -213,6 +226,13 @@ impl<'a> Session<'a> {
             (Command::Auth { mechanism, initial }, false) => self.auth_cmd(mechanism, initial),
             (Command::Stls, false) => self.stls(),
             (Command::Apop, false) => self.reject(None, "APOP not supported"),
+            // PREAUTH is already in TRANSACTION; clients that log in anyway
+            // (fetchmail's `plugin`) get the answers they expect.
+            (Command::User(name), true) if self.s.preauth.is_some() => self.user_cmd(name),
+            (Command::Pass(pw), true) if self.s.preauth.is_some() => self.pass_cmd(&pw),
+            (Command::Auth { mechanism, initial }, true) if self.s.preauth.is_some() => {
+                self.auth_cmd(mechanism, initial)
+            }
             (Command::Stat, true) => {
                 if let Some(tx) = &self.tx {
                     let (n, octets) = tx.totals();
@@ -258,13 +278,13 @@ impl<'a> Session<'a> {
         for cap in ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER"] {
             self.out.line(cap);
         }
-        if self.tx.is_none() {
+        if self.tx.is_none() || self.s.preauth.is_some() {
             if self.plaintext_allowed() {
                 self.out.line("USER");
                 let mechs: Vec<&str> = Mechanism::ALL.iter().map(|m| m.name()).collect();
                 self.out.line(&format!("SASL {}", mechs.join(" ")));
             }
-            if !self.t.is_tls() && self.t.tls_available() {
+            if self.tx.is_none() && !self.t.is_tls() && self.t.tls_available() {
                 self.out.line("STLS");
             }
         }
@@ -362,7 +382,9 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Check credentials, then enter TRANSACTION.
+    /// Check credentials, then enter TRANSACTION. Under PREAUTH the
+    /// maildrop is already open and only the invoking user's name is
+    /// accepted, with any password.
     fn login(&mut self, user: &str, password: &[u8]) -> Flow {
         let result = match &self.s.preauth {
             // The process already runs as this user (ssh pipe): no secret to
@@ -371,9 +393,14 @@ impl<'a> Session<'a> {
             Some(_) => Err(AuthError::Refused("not the invoking user".into())),
             None => self.backend.authenticate(user, password, self.t.peer()),
         };
-        match result {
-            Ok(account) => self.open_maildrop(account),
-            Err(e) => self.auth_failed(user, "", e),
+        match (result, &self.tx) {
+            (Ok(_), Some(tx)) => {
+                let (n, octets) = tx.totals();
+                self.out.ok(&format!("Mailbox open, {} messages ({} octets)", n, octets));
+                Flow::Continue
+            }
+            (Ok(account), None) => self.open_maildrop(account, true),
+            (Err(e), _) => self.auth_failed(user, "", e),
         }
     }
 
@@ -400,7 +427,8 @@ impl<'a> Session<'a> {
         Flow::Continue
     }
 
-    fn open_maildrop(&mut self, account: Account) -> Flow {
+    /// Enter TRANSACTION; `announce` sends the `+OK` a login answers with.
+    fn open_maildrop(&mut self, account: Account, announce: bool) -> Flow {
         match self.backend.open_maildrop(&account) {
             Ok(drop) => {
                 let n = drop.count();
@@ -416,7 +444,9 @@ impl<'a> Session<'a> {
                     None => event("Login").field("user", &tx.account.user).raw("host", &self.host).raw("nmsgs", n).info(),
                 }
                 self.tx = Some(tx);
-                self.out.ok(&format!("Mailbox open, {} messages ({} octets)", n, octets));
+                if announce {
+                    self.out.ok(&format!("Mailbox open, {} messages ({} octets)", n, octets));
+                }
                 Flow::Continue
             }
             Err(e) => {
