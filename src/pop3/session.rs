@@ -126,6 +126,10 @@ impl<'a> Session<'a> {
         let outcome = match self.s.preauth.clone() {
             Some(account) => {
                 self.out.ok(&format!("{} POP3 server ready, preauthenticated", self.s.hostname));
+                // Greet before the (possibly long) scan of a big mailbox.
+                if self.flush().is_err() {
+                    return Outcome::IoError;
+                }
                 match self.open_maildrop(account, false) {
                     Flow::Continue => self.serve_loop(),
                     Flow::Close(o) => o,
