@@ -78,6 +78,8 @@ pub(crate) struct Scanner {
     /// Length of the last line if it was blank (1 = "\n", 2 = "\r\n").
     last_blank: u8,
     start: u64,
+    /// Size of the caller's buffer ([`CHUNK`]; smaller in tests).
+    pub cap: usize,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -106,17 +108,19 @@ impl Scanner {
             visible_after_meta: false,
             last_blank: 0,
             start,
+            cap: CHUNK,
         }
     }
 
     /// Consume a prefix of `buf` (which starts at file offset `base`).
-    /// `must_progress`: no more bytes will come (eof) or the buffer cannot
-    /// grow, so a line without LF must be taken as it is. Returns the
-    /// number of bytes consumed.
+    /// `eof`: no more bytes will come. A line without LF is otherwise left
+    /// for the next call, unless it fills the whole buffer (`cap`). Returns
+    /// the number of bytes consumed.
     pub fn feed(&mut self, buf: &[u8], base: u64, eof: bool) -> usize {
-        let must_progress = eof || buf.len() >= CHUNK;
         let mut p = 0usize;
         while p < buf.len() {
+            // The unconsumed rest cannot grow: take a line without LF as is.
+            let must_progress = eof || (p == 0 && buf.len() >= self.cap);
             if self.midline {
                 // Rest of an over-long line: count it with the current state.
                 match memchr::memchr(b'\n', &buf[p..]) {
@@ -182,7 +186,7 @@ impl Scanner {
                             let line_end = match memchr::memchr(b'\n', &buf[q..]) {
                                 Some(i) => q + i + 1,
                                 None if eof => buf.len(),
-                                None if must_progress && q == 0 => {
+                                None if must_progress && q == p => {
                                     self.midline = true;
                                     self.count_body(&buf[q..], true);
                                     return buf.len();
@@ -204,13 +208,9 @@ impl Scanner {
                             match memchr::memrchr(b'\n', rest) {
                                 Some(i) if !eof => {
                                     self.count_body(&rest[..i + 1], true);
-                                    p += i + 1;
-                                    if !must_progress || p < buf.len().saturating_sub(5) {
-                                        return p;
-                                    }
-                                    // Full buffer: a tail shorter than "From "
-                                    // is left for the next chunk.
-                                    return p;
+                                    // A partial last line is left for the
+                                    // next chunk: it may begin "From ".
+                                    return p + i + 1;
                                 }
                                 _ => {
                                     if eof {
@@ -587,12 +587,18 @@ mod tests {
     }
 
     fn scan_chunked(data: &[u8], chunk: usize) -> Scanner {
+        scan_capped(data, chunk, usize::MAX)
+    }
+
+    /// Feed `chunk` bytes at a time into a buffer never larger than `cap`.
+    fn scan_capped(data: &[u8], chunk: usize, cap: usize) -> Scanner {
         let mut sc = Scanner::new(0);
+        sc.cap = cap;
         let mut buf: Vec<u8> = Vec::new();
         let mut base = 0u64;
         let mut pos = 0;
         loop {
-            let take = chunk.min(data.len() - pos);
+            let take = chunk.min(data.len() - pos).min(cap - buf.len());
             buf.extend_from_slice(&data[pos..pos + take]);
             pos += take;
             let eof = pos == data.len();
@@ -644,6 +650,26 @@ mod tests {
                 assert_eq!(&got, want, "chunk {chunk} data {data:?}");
                 assert_eq!(sc.preamble_end.unwrap_or(0), *pre, "chunk {chunk} data {data:?}");
             }
+        }
+    }
+
+    /// A buffer that is full at every feed (the driver's normal case) must
+    /// not cut header lines: every message's X-UID is found, whatever the
+    /// buffer size, as long as lines fit.
+    #[test]
+    fn full_buffer_keeps_header_lines_whole() {
+        let mut data = String::new();
+        for i in 1..=40 {
+            data.push_str(&format!("From a@b Mon Nov 23 11:18:26 2026\nSubject: message {i}\nX-UID: {i}\n\nbody {i}\n>From x\n\n"));
+        }
+        let whole = scan_chunked(data.as_bytes(), data.len());
+        for cap in [64usize, 65, 80, 97, 128, 1000] {
+            let sc = scan_capped(data.as_bytes(), cap, cap);
+            let uids: Vec<Option<u32>> = sc.entries.iter().map(|e| e.meta.uid).collect();
+            assert_eq!(uids, (1..=40).map(Some).collect::<Vec<_>>(), "cap {cap}");
+            let a: Vec<_> = sc.entries.iter().map(|e| (e.from_start, e.body_start, e.end, e.size)).collect();
+            let b: Vec<_> = whole.entries.iter().map(|e| (e.from_start, e.body_start, e.end, e.size)).collect();
+            assert_eq!(a, b, "cap {cap}");
         }
     }
 
