@@ -132,9 +132,29 @@ impl Out {
         self.buf.clear();
         Ok(())
     }
-    /// Copy `[start, end)` of `src`.
+    /// Copy `[start, end)` of `src`; large ranges in the kernel
+    /// (`copy_file_range`), falling back to read/write.
     fn copy(&mut self, src: &File, start: u64, end: u64, tmp: &mut Vec<u8>) -> io::Result<()> {
+        use std::os::unix::io::AsRawFd;
         let mut at = start;
+        if end - start >= 64 * 1024 {
+            self.flush()?;
+            while at < end {
+                let mut off = at as libc::loff_t;
+                let want = ((end - at) as usize).min(1 << 30);
+                // SAFETY: valid fds; off is a valid in/out pointer; a null
+                // out offset means the output file position, which our
+                // sequential writes keep.
+                let n = unsafe {
+                    libc::copy_file_range(src.as_raw_fd(), &mut off, self.file.as_raw_fd(), std::ptr::null_mut(), want, 0)
+                };
+                if n <= 0 {
+                    break; // EXDEV, ENOSYS, ...: do it by hand below.
+                }
+                at += n as u64;
+                self.pos += n as u64;
+            }
+        }
         while at < end {
             let n = ((end - at) as usize).min(1 << 20);
             tmp.resize(n, 0);
