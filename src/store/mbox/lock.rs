@@ -43,6 +43,7 @@ pub(crate) struct DotLock {
 
 impl DotLock {
     pub(crate) fn acquire(mbox: &Path) -> Result<DotLock, StoreError> {
+        super::rewrite::ignore_sigxfsz();
         let mut lock = mbox.as_os_str().to_owned();
         lock.push(".lock");
         let lock = PathBuf::from(lock);
@@ -85,6 +86,7 @@ impl DotLock {
             if is_stale(&lock) {
                 log::info!("dotlock stale, taking over lock={}", lock.display());
                 let _ = fs::remove_file(&lock);
+                super::rewrite::remove_stale_temps(mbox);
                 continue;
             }
             if start.elapsed() > WAIT {

@@ -174,24 +174,30 @@ fn temp_path(path: &Path, pid: u32) -> PathBuf {
     dir.join(n)
 }
 
-/// Remove temp files left by killed processes (we hold the lock, so no
-/// live writer of this mailbox owns one unless its pid is alive).
-fn remove_stale_temps(path: &Path) {
+/// Remove temp files left by killed processes: rewrite temp files
+/// `.<name>.postern.<pid>.tmp` and dot-lock link sources
+/// `.<name>.lk<pid>.<n>` whose pid no longer exists on this host.
+pub(crate) fn remove_stale_temps(path: &Path) {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut prefix = String::from(".");
-    prefix.push_str(&path.file_name().unwrap_or_default().to_string_lossy());
-    prefix.push_str(".postern.");
+    let mut base = String::from(".");
+    base.push_str(&path.file_name().unwrap_or_default().to_string_lossy());
+    let prefix = format!("{base}.postern.");
+    let lk_prefix = format!("{base}.lk");
     let rd = match fs::read_dir(dir) {
         Ok(r) => r,
         Err(_) => return,
     };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(rest) = name.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp")) {
+        let pid_text = name
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(".tmp"))
+            .or_else(|| name.strip_prefix(&lk_prefix).and_then(|r| r.split('.').next()));
+        if let Some(rest) = pid_text {
             if let Ok(pid) = rest.parse::<i32>() {
                 let dead = unsafe { libc::kill(pid, 0) } == -1
                     && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-                if dead || pid as u32 == std::process::id() {
+                if dead {
                     let _ = fs::remove_file(e.path());
                 }
             }
@@ -207,6 +213,8 @@ pub(crate) fn rewrite(mb: &mut Mailbox, drop: &HashSet<u32>) -> Result<(), Store
     remove_stale_temps(&mb.path);
     let tmp = temp_path(&mb.path, std::process::id());
     let orig = mb.file.metadata().map_err(|e| io_error("fstat", &mb.path, e))?;
+    // Ours from an earlier attempt in this process; we hold the lock.
+    let _ = fs::remove_file(&tmp);
     let file = fs::OpenOptions::new()
         .read(true)
         .write(true)
