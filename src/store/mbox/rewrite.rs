@@ -320,8 +320,19 @@ fn write_all(mb: &Mailbox, drop: &HashSet<u32>, file: File, orig: &fs::Metadata)
         } else {
             !blank.is_empty() || l.body_start == l.hdr_start
         };
-        out.put(if ends_lf { b"\n" } else { b"\n\n" })?;
-        let end = if ends_lf { end } else { end + 1 };
+        // A last message without final newline stays exactly as it was.
+        let last_item = n + 1 == items.len();
+        let end = match (ends_lf, last_item) {
+            (true, _) => {
+                out.put(b"\n")?;
+                end
+            }
+            (false, true) => end,
+            (false, false) => {
+                out.put(b"\n\n")?;
+                end + 1
+            }
+        };
         locs.push((
             m.uid,
             Loc {
