@@ -28,8 +28,17 @@ fn main() {
             std::process::exit(1);
         }
     }
-    println!("uidvalidity {} uidnext {} messages {} keywords {:?}", mb.uid_validity(), mb.uid_next(), mb.len(), mb.keywords());
+    println!(
+        "uidvalidity {} uidnext {} messages {} keywords {:?}",
+        mb.uid_validity(),
+        mb.uid_next(),
+        mb.len(),
+        mb.keywords()
+    );
     for m in mb.messages() {
-        println!("{} flags={} recent={} size={} date={}", m.uid, m.flags.0, m.recent, m.size, m.internal_date.0);
+        println!(
+            "{} flags={} recent={} size={} date={}",
+            m.uid, m.flags.0, m.recent, m.size, m.internal_date.0
+        );
     }
 }

@@ -47,7 +47,10 @@ fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--fsize") && args.len() > 1 {
         let n: u64 = args[1].parse().unwrap_or(0);
-        let lim = libc::rlimit { rlim_cur: n, rlim_max: n };
+        let lim = libc::rlimit {
+            rlim_cur: n,
+            rlim_max: n,
+        };
         unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &lim) };
         args.drain(..2);
     }
@@ -83,7 +86,13 @@ fn main() {
             say("ready");
             for i in 0..n {
                 let text = message_text(&format!("{tag}-{i}"));
-                let m = NewMessage { data: text.as_bytes(), from: "t@example.org", date: (1_795_432_706, 0), flags: Flags::default(), keywords: &[] };
+                let m = NewMessage {
+                    data: text.as_bytes(),
+                    from: "t@example.org",
+                    date: (1_795_432_706, 0),
+                    flags: Flags::default(),
+                    keywords: &[],
+                };
                 if let Err(e) = append(path, &[m]) {
                     done(Err(e));
                 }
@@ -92,7 +101,13 @@ fn main() {
         }
         "read" => {
             let iters: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
-            let mut mb = match Mailbox::open(path, &OpenOptions { read_only: true, ..Default::default() }) {
+            let mut mb = match Mailbox::open(
+                path,
+                &OpenOptions {
+                    read_only: true,
+                    ..Default::default()
+                },
+            ) {
                 Ok(m) => m,
                 Err(e) => done(Err(e)),
             };

@@ -22,7 +22,13 @@ fn appended_view(tag: &str) -> Vec<u8> {
 fn four_appenders_two_readers_one_expunger() {
     let dir = temp_dir("concurrency");
     let mbox = dir.join("box");
-    let subject = |i: usize| if i % 2 == 1 { format!("victim {i}") } else { format!("keep {i}") };
+    let subject = |i: usize| {
+        if i % 2 == 1 {
+            format!("victim {i}")
+        } else {
+            format!("keep {i}")
+        }
+    };
     fs::write(&mbox, mbox_text(60, subject)).unwrap();
     let (_, orig) = views(&mbox);
     let p = mbox.to_str().unwrap();
@@ -30,7 +36,10 @@ fn four_appenders_two_readers_one_expunger() {
     let mut kids = Vec::new();
     kids.push(("expunger", spawn(&["expunge-victims", p])));
     for r in 0..2 {
-        kids.push((if r == 0 { "reader0" } else { "reader1" }, spawn(&["read", p, "40"])));
+        kids.push((
+            if r == 0 { "reader0" } else { "reader1" },
+            spawn(&["read", p, "40"]),
+        ));
     }
     for w in 0..4 {
         let tag = format!("w{w}");
@@ -38,7 +47,11 @@ fn four_appenders_two_readers_one_expunger() {
     }
     for (name, c) in kids {
         let out = finish(c);
-        assert_eq!(out.last().map(String::as_str), Some("ok"), "{name}: {out:?}");
+        assert_eq!(
+            out.last().map(String::as_str),
+            Some("ok"),
+            "{name}: {out:?}"
+        );
     }
     // Victims exist only in the initial mailbox, which the expunger saw
     // from its start, so none may be left.
@@ -61,12 +74,20 @@ fn four_appenders_two_readers_one_expunger() {
     let have: BTreeSet<Vec<u8>> = got.values().cloned().collect();
     assert_eq!(got.len(), 30 + 200, "message count");
     assert_eq!(have.len(), got.len(), "duplicate messages");
-    let missing: Vec<String> = want.difference(&have).map(|v| String::from_utf8_lossy(&v[..30.min(v.len())]).into_owned()).collect();
+    let missing: Vec<String> = want
+        .difference(&have)
+        .map(|v| String::from_utf8_lossy(&v[..30.min(v.len())]).into_owned())
+        .collect();
     assert!(missing.is_empty(), "missing or damaged: {missing:?}");
     // Appends by each writer keep their order.
     for w in 0..4 {
         let uids: Vec<u32> = (0..50)
-            .map(|i| *got.iter().find(|(_, t)| **t == appended_view(&format!("w{w}-{i}"))).map(|(u, _)| u).unwrap())
+            .map(|i| {
+                *got.iter()
+                    .find(|(_, t)| **t == appended_view(&format!("w{w}-{i}")))
+                    .map(|(u, _)| u)
+                    .unwrap()
+            })
             .collect();
         assert!(uids.windows(2).all(|p| p[0] < p[1]), "writer {w} order");
     }

@@ -65,20 +65,37 @@ const CASES: &[Case] = &[
 ];
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mbox").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/mbox")
+        .join(name)
 }
 
 #[test]
 fn odd_mailboxes_open_as_expected() {
     for c in CASES {
-        let mut mb = Mailbox::open(&fixture(c.file), &OpenOptions { read_only: true, ..Default::default() })
-            .unwrap_or_else(|e| panic!("{}: {e}", c.file));
-        assert_eq!((mb.uid_validity(), mb.uid_next()), (c.validity, c.uid_next), "{}", c.file);
+        let mut mb = Mailbox::open(
+            &fixture(c.file),
+            &OpenOptions {
+                read_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", c.file));
+        assert_eq!(
+            (mb.uid_validity(), mb.uid_next()),
+            (c.validity, c.uid_next),
+            "{}",
+            c.file
+        );
         let uids: Vec<u32> = mb.messages().iter().map(|m| m.uid).collect();
         assert_eq!(uids, c.uids, "{}", c.file);
         for (i, m) in mb.messages().iter().enumerate() {
             assert_eq!(m.flags, Flags(c.flags[i]), "{} flags {i}", c.file);
-            let kws: Vec<&str> = m.keywords.iter().map(|&k| mb.keywords()[k as usize].as_str()).collect();
+            let kws: Vec<&str> = m
+                .keywords
+                .iter()
+                .map(|&k| mb.keywords()[k as usize].as_str())
+                .collect();
             assert_eq!(kws, c.keywords[i], "{} keywords {i}", c.file);
         }
         if !mb.is_empty() {
@@ -100,18 +117,39 @@ fn odd_mailboxes_survive_write_back_and_expunge() {
         let (_, before) = views(&p);
         let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
         for i in 0..mb.len() {
-            mb.set_flags(i, Flags(Flags::SEEN.0 | Flags::DRAFT.0), &["t1".to_string()]);
+            mb.set_flags(
+                i,
+                Flags(Flags::SEEN.0 | Flags::DRAFT.0),
+                &["t1".to_string()],
+            );
         }
-        mb.write_back().unwrap_or_else(|e| panic!("{}: {e}", c.file));
+        mb.write_back()
+            .unwrap_or_else(|e| panic!("{}: {e}", c.file));
         let (v1, after) = views(&p);
-        assert_eq!(after, before, "{}: views changed by flag write-back", c.file);
+        assert_eq!(
+            after, before,
+            "{}: views changed by flag write-back",
+            c.file
+        );
         if c.file != "empty.mbox" {
             assert_eq!(v1, c.validity, "{}", c.file);
         }
         let fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
-        assert!(fresh.messages().iter().all(|m| m.flags == Flags(Flags::SEEN.0 | Flags::DRAFT.0)), "{}", c.file);
+        assert!(
+            fresh
+                .messages()
+                .iter()
+                .all(|m| m.flags == Flags(Flags::SEEN.0 | Flags::DRAFT.0)),
+            "{}",
+            c.file
+        );
         if c.file == "leading-garbage.mbox" {
-            assert!(fs::read(&p).unwrap().starts_with(&original[..original.len() - 63]), "preamble kept");
+            assert!(
+                fs::read(&p)
+                    .unwrap()
+                    .starts_with(&original[..original.len() - 63]),
+                "preamble kept"
+            );
         }
         if mb.is_empty() {
             continue;

@@ -62,6 +62,48 @@ fn kill9_during_expunge_keeps_every_message() {
     assert_eq!(leftovers(&dir, &["pristine", "box"]), Vec::<String>::new());
 }
 
+/// Same on a mailbox whose messages already carry metadata (UW/Dovecot
+/// written, or by our last rewrite): the rewrite copies them in long
+/// verbatim runs.
+#[test]
+fn kill9_during_expunge_of_written_mailbox() {
+    let dir = temp_dir("fault-kill-written");
+    let pristine = dir.join("pristine");
+    fs::write(&pristine, mbox_text(2000, |i| format!("message {i}"))).unwrap();
+    let c = spawn(&["flag-all", pristine.to_str().unwrap()]);
+    assert_eq!(finish(c).last().map(String::as_str), Some("ok"));
+    let (validity, orig) = views(&pristine);
+    let mbox = dir.join("box");
+    let mut rng = Rng(0xDEADBEEF ^ u64::from(std::process::id()));
+    let mut seen = [0usize; 2];
+    for iter in 0..30 {
+        fs::copy(&pristine, &mbox).unwrap();
+        let mut c = spawn(&["expunge-half", mbox.to_str().unwrap()]);
+        let _r = wait_ready(&mut c);
+        std::thread::sleep(Duration::from_micros(rng.next() % 40_000));
+        let _ = c.kill();
+        let _ = c.wait();
+        let (v, got) = views(&mbox);
+        assert_eq!(v, validity, "iteration {iter}");
+        for (uid, text) in &orig {
+            match got.get(uid) {
+                Some(t) => assert_eq!(t, text, "iteration {iter}: uid {uid} changed"),
+                None => assert!(uid % 2 == 1, "iteration {iter}: kept uid {uid} lost"),
+            }
+        }
+        assert!(
+            got.len() == 2000 || got.len() == 1000,
+            "iteration {iter}: {}",
+            got.len()
+        );
+        seen[usize::from(got.len() == 1000)] += 1;
+    }
+    eprintln!(
+        "kill -9 (written mailbox): {} before rename, {} after",
+        seen[0], seen[1]
+    );
+}
+
 #[test]
 fn kill9_during_flag_rewrite_keeps_every_message() {
     let dir = temp_dir("fault-flags");
@@ -90,7 +132,10 @@ fn write_failure_during_expunge_and_flag_rewrite_changes_nothing() {
     fs::write(&mbox, &text).unwrap();
     let size = text.len();
     // expunge-half writes about 60% of the file, flag-all a bit more than all.
-    for (mode, limits) in [("expunge-half", [0, 100, size / 4, size / 2]), ("flag-all", [0, 100, size / 2, size - 10])] {
+    for (mode, limits) in [
+        ("expunge-half", [0, 100, size / 4, size / 2]),
+        ("flag-all", [0, 100, size / 2, size - 10]),
+    ] {
         for limit in limits {
             let c = spawn(&["--fsize", &limit.to_string(), mode, mbox.to_str().unwrap()]);
             let out = finish(c);
@@ -98,8 +143,16 @@ fn write_failure_during_expunge_and_flag_rewrite_changes_nothing() {
                 out.last().is_some_and(|l| l.starts_with("err NoSpace")),
                 "{mode} limit {limit}: {out:?}"
             );
-            assert_eq!(fs::read_to_string(&mbox).unwrap(), text, "{mode} limit {limit}: file changed");
-            assert_eq!(leftovers(&dir, &["box"]), Vec::<String>::new(), "temp file left");
+            assert_eq!(
+                fs::read_to_string(&mbox).unwrap(),
+                text,
+                "{mode} limit {limit}: file changed"
+            );
+            assert_eq!(
+                leftovers(&dir, &["box"]),
+                Vec::<String>::new(),
+                "temp file left"
+            );
         }
     }
 }
@@ -118,10 +171,24 @@ fn write_failure_during_append_truncates_back() {
     let per = fs::metadata(&mbox).unwrap().len() - one;
     fs::write(&mbox, &text).unwrap();
     let limit = one + 2 * per + per / 2;
-    let c = spawn(&["--fsize", &limit.to_string(), "append", mbox.to_str().unwrap(), "5", "full"]);
+    let c = spawn(&[
+        "--fsize",
+        &limit.to_string(),
+        "append",
+        mbox.to_str().unwrap(),
+        "5",
+        "full",
+    ]);
     let out = finish(c);
-    assert!(out.last().is_some_and(|l| l.starts_with("err NoSpace")), "{out:?}");
-    assert_eq!(fs::metadata(&mbox).unwrap().len(), one + 2 * per, "not truncated back");
+    assert!(
+        out.last().is_some_and(|l| l.starts_with("err NoSpace")),
+        "{out:?}"
+    );
+    assert_eq!(
+        fs::metadata(&mbox).unwrap().len(),
+        one + 2 * per,
+        "not truncated back"
+    );
     let (_, got) = views(&mbox);
     assert_eq!(got.len(), 22);
     for (uid, t) in &orig {

@@ -47,7 +47,10 @@ pub struct Folders {
 }
 
 fn bad(name: &str, why: &str) -> StoreError {
-    StoreError::new(ErrorKind::BadName, format!("{why}: {:?}", name.chars().take(80).collect::<String>()))
+    StoreError::new(
+        ErrorKind::BadName,
+        format!("{why}: {:?}", name.chars().take(80).collect::<String>()),
+    )
 }
 
 fn fs_err(what: &str, p: &Path, e: io::Error) -> StoreError {
@@ -102,7 +105,10 @@ pub fn validate_name(name: &str) -> Result<(), StoreError> {
 
 impl Folders {
     pub fn new(mail_dir: impl Into<PathBuf>, inbox: impl Into<PathBuf>) -> Folders {
-        Folders { mail_dir: mail_dir.into(), inbox: inbox.into() }
+        Folders {
+            mail_dir: mail_dir.into(),
+            inbox: inbox.into(),
+        }
     }
 
     /// The mbox file (or directory) for `name`, refusing names that could
@@ -133,7 +139,10 @@ impl Folders {
         let p = self.path(name)?;
         if name.ends_with('/') {
             if p.exists() {
-                return Err(StoreError::new(ErrorKind::Exists, format!("exists: {}", p.display())));
+                return Err(StoreError::new(
+                    ErrorKind::Exists,
+                    format!("exists: {}", p.display()),
+                ));
             }
             return fs::create_dir_all(&p).map_err(|e| fs_err("mkdir", &p, e));
         }
@@ -156,7 +165,10 @@ impl Folders {
     /// deleted.
     pub fn delete(&self, name: &str) -> Result<(), StoreError> {
         if is_inbox(name) {
-            return Err(StoreError::new(ErrorKind::Permission, "INBOX cannot be deleted"));
+            return Err(StoreError::new(
+                ErrorKind::Permission,
+                "INBOX cannot be deleted",
+            ));
         }
         let p = self.path(name)?;
         let m = fs::symlink_metadata(&p).map_err(|e| fs_err("stat", &p, e))?;
@@ -173,15 +185,24 @@ impl Folders {
     /// here (it would move the spool); the caller answers NO.
     pub fn rename(&self, from: &str, to: &str) -> Result<(), StoreError> {
         if is_inbox(from) || is_inbox(to) {
-            return Err(StoreError::new(ErrorKind::Permission, "renaming INBOX is not supported"));
+            return Err(StoreError::new(
+                ErrorKind::Permission,
+                "renaming INBOX is not supported",
+            ));
         }
         let a = self.path(from)?;
         let b = self.path(to)?;
         if !a.exists() {
-            return Err(StoreError::new(ErrorKind::NotFound, format!("no such folder {}", a.display())));
+            return Err(StoreError::new(
+                ErrorKind::NotFound,
+                format!("no such folder {}", a.display()),
+            ));
         }
         if b.exists() {
-            return Err(StoreError::new(ErrorKind::Exists, format!("exists: {}", b.display())));
+            return Err(StoreError::new(
+                ErrorKind::Exists,
+                format!("exists: {}", b.display()),
+            ));
         }
         if b.starts_with(&a) {
             return Err(bad(to, "cannot rename a folder below itself"));
@@ -257,7 +278,9 @@ impl Folders {
     fn write_subscriptions(&self, subs: &[String]) -> Result<(), StoreError> {
         fs::create_dir_all(&self.mail_dir).map_err(|e| fs_err("mkdir", &self.mail_dir, e))?;
         let p = self.subscriptions_path();
-        let tmp = self.mail_dir.join(format!(".subscriptions.{}.tmp", std::process::id()));
+        let tmp = self
+            .mail_dir
+            .join(format!(".subscriptions.{}.tmp", std::process::id()));
         let mut body = String::new();
         for s in subs {
             body.push_str(s);
@@ -284,7 +307,12 @@ impl Folders {
     }
 }
 
-fn walk(dir: &Path, prefix: &str, depth: usize, out: &mut Vec<FolderEntry>) -> Result<(), StoreError> {
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    depth: usize,
+    out: &mut Vec<FolderEntry>,
+) -> Result<(), StoreError> {
     if depth >= MAX_DEPTH {
         return Ok(());
     }
@@ -307,11 +335,19 @@ fn walk(dir: &Path, prefix: &str, depth: usize, out: &mut Vec<FolderEntry>) -> R
         let full = format!("{prefix}{name}");
         if ft.is_dir() {
             let at = out.len();
-            out.push(FolderEntry { name: full.clone(), no_select: true, has_children: false });
+            out.push(FolderEntry {
+                name: full.clone(),
+                no_select: true,
+                has_children: false,
+            });
             walk(&e.path(), &format!("{full}/"), depth + 1, out)?;
             out[at].has_children = out.len() > at + 1;
         } else if ft.is_file() {
-            out.push(FolderEntry { name: full, no_select: false, has_children: false });
+            out.push(FolderEntry {
+                name: full,
+                no_select: false,
+                has_children: false,
+            });
         }
     }
     Ok(())
@@ -366,9 +402,16 @@ mod tests {
         assert_eq!(f.create("work/2026").unwrap_err().kind, ErrorKind::Exists);
         f.create("a").unwrap();
         f.rename("a", "archive/a").unwrap();
-        assert_eq!(f.rename("work", "work/sub").unwrap_err().kind, ErrorKind::BadName);
-        let names: Vec<(String, bool, bool)> =
-            f.list().unwrap().into_iter().map(|e| (e.name, e.no_select, e.has_children)).collect();
+        assert_eq!(
+            f.rename("work", "work/sub").unwrap_err().kind,
+            ErrorKind::BadName
+        );
+        let names: Vec<(String, bool, bool)> = f
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.no_select, e.has_children))
+            .collect();
         assert_eq!(
             names,
             vec![
@@ -388,9 +431,15 @@ mod tests {
         f.subscribe("lists").unwrap();
         f.subscribe("INBOX").unwrap();
         f.subscribe("lists").unwrap();
-        assert_eq!(f.subscriptions().unwrap(), vec!["lists".to_string(), "INBOX".to_string()]);
+        assert_eq!(
+            f.subscriptions().unwrap(),
+            vec!["lists".to_string(), "INBOX".to_string()]
+        );
         f.unsubscribe("lists").unwrap();
-        assert_eq!(f.unsubscribe("lists").unwrap_err().kind, ErrorKind::NotFound);
+        assert_eq!(
+            f.unsubscribe("lists").unwrap_err().kind,
+            ErrorKind::NotFound
+        );
         assert_eq!(f.subscriptions().unwrap(), vec!["INBOX".to_string()]);
     }
 }

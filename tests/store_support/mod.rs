@@ -23,7 +23,11 @@ pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let p = dir.join("examples").join(name);
-    assert!(p.exists(), "{} not built (cargo test builds examples)", p.display());
+    assert!(
+        p.exists(),
+        "{} not built (cargo test builds examples)",
+        p.display()
+    );
     p
 }
 
@@ -33,11 +37,22 @@ pub fn mbox_text(n: usize, subject: impl Fn(usize) -> String) -> String {
     let mut s = String::new();
     for i in 0..n {
         let secs_day = 1 + i % 28;
-        s.push_str(&format!("From sender{i}@example.org Sun Nov {secs_day:2} 10:{:02}:{:02} 2026\n", i % 60, (i * 7) % 60));
-        s.push_str(&format!("Subject: {}\nMessage-ID: <{i}@example.org>\n\n", subject(i)));
-        s.push_str(&format!("line one of {i}\n>From the start\n>>From deeper\n"));
+        s.push_str(&format!(
+            "From sender{i}@example.org Sun Nov {secs_day:2} 10:{:02}:{:02} 2026\n",
+            i % 60,
+            (i * 7) % 60
+        ));
+        s.push_str(&format!(
+            "Subject: {}\nMessage-ID: <{i}@example.org>\n\n",
+            subject(i)
+        ));
+        s.push_str(&format!(
+            "line one of {i}\n>From the start\n>>From deeper\n"
+        ));
         for k in 0..(i % 5) {
-            s.push_str(&format!("padding line {k} of message {i} ......................................\n"));
+            s.push_str(&format!(
+                "padding line {k} of message {i} ......................................\n"
+            ));
         }
         s.push_str("\n");
     }
@@ -46,7 +61,14 @@ pub fn mbox_text(n: usize, subject: impl Fn(usize) -> String) -> String {
 
 /// Every message's client view by UID, and the UIDVALIDITY.
 pub fn views(path: &Path) -> (u32, BTreeMap<u32, Vec<u8>>) {
-    let mut mb = Mailbox::open(path, &OpenOptions { read_only: true, ..Default::default() }).expect("open for check");
+    let mut mb = Mailbox::open(
+        path,
+        &OpenOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .expect("open for check");
     let mut out = BTreeMap::new();
     for i in 0..mb.len() {
         let mut v = Vec::new();
