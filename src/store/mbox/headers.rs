@@ -1,11 +1,13 @@
 //! The mbox metadata header codec shared with UW imapd and Dovecot:
-//! `X-IMAPbase: <uidvalidity> <uidnext> [keywords]` (first message),
+//! `X-IMAPbase: <uidvalidity> <last uid> [keywords]` (first message; the
+//! second number is the last UID given out, UIDNEXT-1, as UW and Dovecot
+//! write it),
 //! `X-IMAP:` (UW's pseudo-message), `X-UID:`, `Status:` (R, O),
 //! `X-Status:` (A, F, T, D), `X-Keywords:`. These fields are hidden from
 //! clients and renamed (`X-Original-…`) when they arrive inside new mail, so
 //! a sender cannot forge flags or UIDs.
 //!
-//! Written form (UW's, also read by Dovecot): uidnext zero-padded to 10
+//! Written form (UW's, also read by Dovecot): last UID zero-padded to 10
 //! digits so it can be bumped in place; `X-Keywords:` padded with spaces so
 //! later flag changes fit in the same bytes.
 
@@ -53,7 +55,7 @@ pub(crate) struct Meta {
     pub old: bool,
     pub keywords: Vec<String>,
     pub uid: Option<u32>,
-    /// From X-IMAPbase or X-IMAP: (uidvalidity, uidnext).
+    /// From X-IMAPbase or X-IMAP: (uidvalidity, UIDNEXT = last UID + 1).
     pub base: Option<(u32, u32)>,
     pub base_keywords: Vec<String>,
     /// The message is UW's pseudo-message (`X-IMAP:`).
@@ -110,7 +112,7 @@ impl Meta {
                     let v = it.next().and_then(parse_u32);
                     let n = it.next().and_then(parse_u32);
                     if let (Some(v), Some(n)) = (v, n) {
-                        self.base = Some((v, n));
+                        self.base = Some((v, n.saturating_add(1)));
                     }
                 }
                 for w in it {
@@ -173,7 +175,7 @@ impl Render<'_> {
     pub(crate) fn lines(&self, pad: usize, exact: Option<usize>) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(128);
         if let Some((v, n, kws)) = self.base {
-            out.extend_from_slice(format!("X-IMAPbase: {v} {n:010}").as_bytes());
+            out.extend_from_slice(format!("X-IMAPbase: {v} {:010}", n.saturating_sub(1)).as_bytes());
             for k in kws {
                 out.push(b' ');
                 out.extend_from_slice(k.as_bytes());
@@ -267,7 +269,7 @@ mod tests {
         m.apply(Field::XImap, b"  c\n", true, true);
         assert_eq!(
             (m.base, m.pseudo, m.base_keywords.len()),
-            (Some((7, 9)), true, 3)
+            (Some((7, 10)), true, 3)
         );
         m.apply(Field::XStatus, b"X-Status: DT\n", false, false);
         assert!(m.flags.contains(Flags::DELETED) && m.flags.contains(Flags::DRAFT));
@@ -286,7 +288,7 @@ mod tests {
         let l = r.lines(PAD, None).unwrap();
         assert_eq!(
             String::from_utf8(l.clone()).unwrap(),
-            format!("X-IMAPbase: 5 0000000013 a\nStatus: RO\nX-Status: AFTD\nX-Keywords: a{}\nX-UID: 12\n", " ".repeat(PAD))
+            format!("X-IMAPbase: 5 0000000012 a\nStatus: RO\nX-Status: AFTD\nX-Keywords: a{}\nX-UID: 12\n", " ".repeat(PAD))
         );
         let r2 = Render {
             flags: Flags(0),

@@ -516,7 +516,7 @@ fn write_pseudo(out: &mut Out, mb: &Mailbox) -> io::Result<()> {
          X-IMAP: {} {:010}",
         super::scan::format_ctime(now),
         mb.uid_validity,
-        mb.uid_next
+        mb.uid_next.saturating_sub(1)
     );
     for k in &mb.keywords {
         s.push(' ');

@@ -63,7 +63,7 @@ fn uw_pseudo_message_hidden() {
     let p = tmp("pseudo", data.as_bytes());
     let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
     assert_eq!(mb.len(), 1);
-    assert_eq!((mb.uid_validity(), mb.uid_next()), (1000, 20));
+    assert_eq!((mb.uid_validity(), mb.uid_next()), (1000, 21));
     let m = &mb.messages()[0];
     assert_eq!(
         (m.uid, m.flags, m.recent),
