@@ -3,7 +3,8 @@
 //! second number is the last UID given out, UIDNEXT-1, as UW and Dovecot
 //! write it),
 //! `X-IMAP:` (UW's pseudo-message), `X-UID:`, `Status:` (R, O),
-//! `X-Status:` (A, F, T, D), `X-Keywords:`. These fields are hidden from
+//! `X-Status:` (A, F, T, D), `X-Keywords:`, and `Content-Length:` (Dovecot
+//! writes it; ignored). These fields are hidden from
 //! clients and renamed (`X-Original-…`) when they arrive inside new mail, so
 //! a sender cannot forge flags or UIDs.
 //!
@@ -22,6 +23,9 @@ pub(crate) enum Field {
     XUid,
     XImapBase,
     XImap,
+    /// Written by Dovecot and Solaris mailers; hidden (as Dovecot does) and
+    /// never trusted for message boundaries.
+    ContentLength,
 }
 
 const FIELDS: &[(&[u8], Field)] = &[
@@ -31,6 +35,7 @@ const FIELDS: &[(&[u8], Field)] = &[
     (b"x-uid", Field::XUid),
     (b"x-imapbase", Field::XImapBase),
     (b"x-imap", Field::XImap),
+    (b"content-length", Field::ContentLength),
 ];
 
 /// Spaces of padding written after the keywords.
@@ -38,7 +43,7 @@ pub(crate) const PAD: usize = 40;
 
 /// The hidden field a header line starts, if any.
 pub(crate) fn hidden_field(line: &[u8]) -> Option<Field> {
-    let colon = memchr::memchr(b':', &line[..line.len().min(16)])?;
+    let colon = memchr::memchr(b':', &line[..line.len().min(17)])?;
     let name = &line[..colon];
     let name = name.strip_suffix(b" ").unwrap_or(name);
     FIELDS
@@ -78,6 +83,7 @@ impl Meta {
         let value = trim(value);
         self.last = Some(f);
         match f {
+            Field::ContentLength => {}
             Field::Status => {
                 self.flags
                     .insert(flags::flags_from_letters(value, STATUS_LETTERS));
@@ -248,6 +254,8 @@ mod tests {
             ("X-Statuses: A\n", None),
             ("Subject: Status: R\n", None),
             ("X-UIDL: 5\n", None),
+            ("Content-Length: 5\n", Some(Field::ContentLength)),
+            ("Content-Type: text/plain\n", None),
         ];
         for &(l, f) in cases {
             assert_eq!(hidden_field(l.as_bytes()), f, "{l}");
