@@ -14,7 +14,10 @@
 //!   means the UIDs are broken: as UW does, UIDVALIDITY becomes the old
 //!   value + 1 and all messages are numbered 1..n.
 //! These implicit values are materialized (X-IMAPbase, X-UID) by the next
-//! full rewrite. So a cold SELECT/STAT is a pure scan.
+//! full rewrite. So a cold SELECT/STAT is a pure scan. UIDs match what UW
+//! and Dovecot assign; UIDVALIDITY of a never-written mailbox does not
+//! (Dovecot takes the time of its first SELECT), but both agree as soon as
+//! either has written X-IMAPbase (tests/store_dovecot.rs).
 //!
 //! # Noticing other processes ([`Mailbox::sync`])
 //! A `stat` of the path and `fstat` of our descriptor decide: unchanged →
