@@ -26,8 +26,8 @@
 //! rename) the file is scanned again and mapped onto our view by UID.
 //! Messages that vanished stay in the view as "gone" until `sync` reports
 //! them, so indexes the session holds stay valid between commands.
-//! Known limit: an in-place flag change by another process that coincides
-//! with an append between two syncs is seen only at the next full scan.
+//! When the file grew, in-place flag changes made meanwhile are found by
+//! re-reading just the metadata regions (the only bytes such writes touch).
 //!
 //! # Writing back
 //! See `rewrite.rs` (flags in place; structure by temp file + rename) and
@@ -415,6 +415,7 @@ impl Mailbox {
         let grown = old.ino == st.ino && old.dev == st.dev && st.size > old.size && old.size > 0;
         if grown && self.try_tail(old.size, st.size)? {
             self.stamp = st;
+            self.reread_regions()?;
             return Ok(());
         }
         let sc =
@@ -500,6 +501,41 @@ impl Mailbox {
         }
         self.uid_next = self.uid_next.max(counter.saturating_add(1));
         Ok(true)
+    }
+
+    /// Flags another process may have written in place since our last
+    /// look (in-place writes touch only metadata regions, so reading those
+    /// is enough; used when the file also grew and no full scan ran).
+    fn reread_regions(&mut self) -> Result<(), StoreError> {
+        let mut buf = Vec::new();
+        for i in 0..self.msgs.len() {
+            let l = &self.locs[i];
+            let (s, e) = match l.region {
+                Some(r) if !l.gone && !l.dirty => r,
+                _ => continue,
+            };
+            buf.resize((e - s) as usize, 0);
+            self.file.read_exact_at(&mut buf, s).map_err(|e| io_error("read", &self.path, e))?;
+            let mut meta = headers::Meta::default();
+            let mut field = None;
+            for line in buf.split_inclusive(|&c| c == b'\n') {
+                let cont = matches!(line.first(), Some(b' ') | Some(b'\t'));
+                if !cont {
+                    field = headers::hidden_field(line);
+                }
+                if let Some(f) = field {
+                    meta.apply(f, line, cont, false);
+                }
+            }
+            let kw = keyword_indexes(&mut self.keywords, &meta.keywords);
+            let m = &mut self.msgs[i];
+            if m.flags != meta.flags || m.keywords != kw {
+                m.flags = meta.flags;
+                m.keywords = kw;
+                self.flag_changed.push(m.uid);
+            }
+        }
+        Ok(())
     }
 
     fn last_file_loc_mut(&mut self) -> Option<(&mut Loc, &mut Message)> {
