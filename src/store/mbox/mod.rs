@@ -13,6 +13,7 @@
 //! * An `X-UID:` not larger than its predecessor's (duplicate, decreasing)
 //!   means the UIDs are broken: as UW does, UIDVALIDITY becomes the old
 //!   value + 1 and all messages are numbered 1..n.
+//!
 //! These implicit values are materialized (X-IMAPbase, X-UID) by the next
 //! full rewrite. So a cold SELECT/STAT is a pure scan. UIDs match what UW
 //! and Dovecot assign; UIDVALIDITY of a never-written mailbox does not
