@@ -33,6 +33,17 @@
 //! # Writing back
 //! See `rewrite.rs` (flags in place; structure by temp file + rename) and
 //! `append.rs` (append, truncate back on failure).
+//!
+//! # How the servers use it
+//! `Mailbox::open` (POP3: `exclusive_session`) → `sync()` after every
+//! command and in IDLE (render `Changes`: expunged indexes descending, then
+//! new count, then flag changes; `uid_validity_changed` → BYE) →
+//! `read_message`/`read_header` (a message another process expunged since
+//! the last `sync` gives `NotFound`) → `set_flags` + `write_back` (STORE,
+//! POP3 RETR \Seen) / `expunge` (EXPUNGE, CLOSE, POP3 QUIT). Delivery and
+//! APPEND/COPY use the free function [`append`] (the selected mailbox then
+//! sees the message at its next `sync`). The store ignores SIGXFSZ so that
+//! a file-size limit gives an error instead of killing the process.
 
 mod append;
 mod headers;
