@@ -135,6 +135,63 @@ impl Maildrop for MemoryMaildrop {
 mod tests {
     use super::*;
 
+    fn temp_mbox(name: &str, text: &[u8]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("postern-pop3-{}-{}", name, std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("inbox");
+        std::fs::write(&path, text).expect("write mbox");
+        path
+    }
+
+    const SPOOL: &[u8] = b"From a@example.org Mon Nov 23 10:00:00 2026\n\
+Subject: one\n\
+\n\
+>From the start\n\
+.dot\n\
+\n\
+From b@example.org Mon Nov 23 10:00:01 2026\n\
+Subject: two\n\
+\n\
+body two\n\
+\n\
+From c@example.org Mon Nov 23 10:00:02 2026\n\
+Subject: three\n\
+\n\
+body three\n\
+";
+
+    /// The mbox adapter: sizes equal the CRLF text, UIDL stable across
+    /// opens, one exclusive session, and commit marks seen and expunges.
+    #[test]
+    fn mbox_maildrop_round_trip() {
+        let path = temp_mbox("roundtrip", SPOOL);
+        let mut m = MboxMaildrop::open(&path).expect("open");
+        assert_eq!(m.count(), 3);
+        let mut first = Vec::new();
+        m.read_message(0, &mut first).expect("read");
+        assert_eq!(first, b"Subject: one\r\n\r\nFrom the start\r\n.dot\r\n");
+        assert_eq!(m.size(0), first.len() as u64);
+        let uidls: Vec<String> = (0..3).map(|i| m.uidl(i)).collect();
+        assert!(uidls.iter().all(|u| u.len() == 16 && u.bytes().all(|b| b.is_ascii_hexdigit())));
+        match MboxMaildrop::open(&path) {
+            Err(e) => assert_eq!(e.kind, crate::store::ErrorKind::InUse),
+            Ok(_) => panic!("second POP3 session opened the same maildrop"),
+        }
+        m.commit(&[1], &[0]).expect("commit");
+        drop(m);
+        let mut m = MboxMaildrop::open(&path).expect("reopen");
+        assert_eq!(m.count(), 2);
+        assert_eq!(vec![m.uidl(0), m.uidl(1)], vec![uidls[0].clone(), uidls[2].clone()]);
+        let mut third = Vec::new();
+        m.read_message(1, &mut third).expect("read");
+        assert_eq!(third, b"Subject: three\r\n\r\nbody three\r\n");
+        let text = std::fs::read(&path).expect("read file");
+        let one = &text[..memchr::memmem::find(&text, b"Subject: three").expect("three")];
+        assert!(memchr::memmem::find(one, b"\nStatus: R").is_some(), "{}", String::from_utf8_lossy(one));
+        let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
+    }
+
     #[test]
     fn uidl_format() {
         assert_eq!(format_uidl(0x5f3e_0001, 7), "5f3e000100000007");
