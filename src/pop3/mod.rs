@@ -15,10 +15,12 @@
 //! compiled into the binary.
 //!
 //! PREAUTH (shared/DESIGN.md): when fd 0 is not a socket and the process is
-//! not root (`ssh host ipop3d`), the invoking user is accepted: USER/PASS
-//! or AUTH with that user's name succeed without a password check, any
-//! other name fails. Not done: APOP (no plaintext secrets are stored), the
-//! RFC 2449 LOGIN-DELAY and EXPIRE other than NEVER.
+//! not root (`ssh host ipop3d`), the invoking user's maildrop is opened
+//! right after the greeting (`+OK ... ready, preauthenticated`), so STAT
+//! works at once; USER/PASS or AUTH with that user's name are still
+//! answered `+OK` (any password), any other name fails. Not done: APOP (no
+//! plaintext secrets are stored), RFC 2449 LOGIN-DELAY, EXPIRE other than
+//! NEVER.
 
 pub mod command;
 pub mod maildrop;
