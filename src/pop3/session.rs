@@ -121,7 +121,7 @@ impl<'a> Session<'a> {
 
     /// Greet, then serve commands until QUIT, EOF, timeout or a bound.
     /// PREAUTH sessions open the maildrop right after the greeting, so a
-    /// client (or benchmark) may send STAT at once; see [`Session::login`].
+    /// client (or benchmark) may send STAT at once (see `login`).
     pub fn run(&mut self) -> Outcome {
         let outcome = match self.s.preauth.clone() {
             Some(account) => {
