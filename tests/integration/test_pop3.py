@@ -337,8 +337,6 @@ def test_fetchmail_pop3s_delivers_through_mda(sandbox, inetd):
     assert b"Subject: message" not in sandbox.inbox().read_bytes()
 
 
-@pytest.mark.xfail(reason="tests/fixtures/tls/ca-crl.pem: CRL without a CRL number extension, "
-                          "which webpki refuses (client_ca fails to load)", strict=False)
 def test_fetchmail_pop3s_with_client_certificate(sandbox, inetd):
     sandbox.write_conf(client_ca=str(sandbox.tls / "ca-crl.pem"), client_cert="required")
     sandbox.deliver_many(2)
