@@ -161,7 +161,7 @@ pub fn run(
                     log::debug!("TLS unavailable: {}", e);
                 } else {
                     crate::log::event("TLS unavailable")
-                        .field("error", e.to_string())
+                        .detail("error", &e)
                         .error();
                 }
                 tls_error = Some(e.to_string());
@@ -181,7 +181,7 @@ pub fn run(
             (None, reason) => {
                 crate::log::event("Implicit TLS impossible, closing")
                     .raw("host", &host)
-                    .field("reason", reason.unwrap_or("no TLS configuration"))
+                    .detail("reason", reason.unwrap_or("no TLS configuration"))
                     .error();
                 return ExitCode::FAILURE;
             }
@@ -215,7 +215,7 @@ pub fn run(
 
 fn config_error(e: &ConfigError) {
     crate::log::event("Configuration error")
-        .field("error", e.to_string())
+        .detail("error", e)
         .error();
 }
 

@@ -196,7 +196,7 @@ impl Conn {
             Err(e) => {
                 crate::log::event("TLS failed")
                     .raw("host", &host)
-                    .field("error", e.to_string())
+                    .detail("error", &e)
                     .info();
                 Err(e)
             }
