@@ -199,7 +199,10 @@ pub fn run(
         goodbye: None,
     };
     match std::panic::catch_unwind(AssertUnwindSafe(|| serve(&mut ctx))) {
-        Ok(code) => code,
+        Ok(code) => {
+            ctx.conn.close();
+            code
+        }
         Err(_) => {
             // The hook has logged the panic itself.
             crate::log::event("Session aborted after internal error")
@@ -208,6 +211,7 @@ pub fn run(
             if let Some(g) = ctx.goodbye.take() {
                 let _ = ctx.conn.send(&g);
             }
+            ctx.conn.close();
             ExitCode::from(EXIT_PANIC)
         }
     }
