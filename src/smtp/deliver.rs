@@ -1,0 +1,364 @@
+//! Delivery of an accepted message: local recipients' mbox spools (the
+//! mail.local role) and, in submission mode, the `relay_command` for the
+//! others — all or nothing (issue #6).
+//!
+//! Order: every local append first, each one fsynced by the store and
+//! remembered with the mailbox length before and after it; then the relay
+//! command. If any step fails, the appends already made are undone (the
+//! mailbox is cut back to its old length when nobody appended after us)
+//! and the client gets `451 4.3.0` and will retry. The relay runs last
+//! because a message handed to another MTA cannot be taken back.
+//!
+//! The session reaches all this through [`Backend`], so transcript tests
+//! run against an in-memory recorder; [`SystemBackend`] is the real one.
+
+use crate::auth::{Account, AuthError};
+use crate::config::Config;
+use crate::store::{Flags, StoreError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One message ready to deliver.
+pub struct Delivery<'a> {
+    /// Envelope sender, empty for `<>`.
+    pub sender: &'a str,
+    pub date: (i64, i32),
+    /// Distinct local accounts.
+    pub local: &'a [Account],
+    /// Non-local recipient addresses (submission mode only).
+    pub remote: &'a [String],
+    /// `Return-Path` + trace headers + message, LF line ends.
+    pub message: &'a [u8],
+    /// Length of the `Return-Path` line at the start of `message`, which
+    /// only final delivery adds (RFC 5321 §4.4); the relay gets the rest.
+    pub return_path_len: usize,
+}
+
+/// What the session needs from the outside world.
+pub trait Backend {
+    /// Recipient lookup; `Err` is a temporary failure (`451 4.3.0`).
+    fn lookup(&mut self, user: &str) -> Result<Option<Account>, String>;
+    fn authenticate(&mut self, user: &str, password: &[u8], peer: Option<std::net::IpAddr>) -> Result<Account, AuthError>;
+    /// Deliver to every recipient or to none; `Err` carries the log detail.
+    fn deliver(&mut self, d: &Delivery<'_>) -> Result<(), String>;
+}
+
+/// A spool append that can be undone.
+pub struct Appended {
+    pub path: PathBuf,
+    pub len_before: u64,
+    pub len_after: u64,
+}
+
+/// Where local copies go; the real one is [`MboxSpool`].
+pub trait Spool {
+    fn append(&mut self, rcpt: &Account, d: &Delivery<'_>) -> Result<Appended, String>;
+    fn undo(&mut self, a: &Appended) -> Result<(), String>;
+}
+
+/// Where non-local copies go; the real one is [`CommandRelay`].
+pub trait Relay {
+    fn relay(&mut self, sender: &str, rcpts: &[String], message: &[u8]) -> Result<(), String>;
+}
+
+/// The all-or-nothing rule, independent of how appends and relaying work.
+pub fn deliver_all(spool: &mut dyn Spool, relay: &mut dyn Relay, d: &Delivery<'_>) -> Result<(), String> {
+    let mut done: Vec<Appended> = Vec::with_capacity(d.local.len());
+    let mut failure = None;
+    for rcpt in d.local {
+        match spool.append(rcpt, d) {
+            Ok(a) => done.push(a),
+            Err(e) => {
+                failure = Some(format!("to=<{}> {e}", rcpt.user));
+                break;
+            }
+        }
+    }
+    if failure.is_none() && !d.remote.is_empty() {
+        if let Err(e) = relay.relay(d.sender, d.remote, &d.message[d.return_path_len..]) {
+            failure = Some(format!("relay {e}"));
+        }
+    }
+    let Some(failure) = failure else { return Ok(()) };
+    let mut msg = failure;
+    for a in done.iter().rev() {
+        if let Err(e) = spool.undo(a) {
+            // Never worse than a duplicate: the client retries, the user
+            // may see the message twice, nothing is lost.
+            msg.push_str(&format!("; rollback of {} failed: {e}", a.path.display()));
+        }
+    }
+    Err(msg)
+}
+
+/// Expand `%u`, `%h`, `%%` in a path template for `acct`.
+pub fn expand(template: &str, acct: &Account) -> PathBuf {
+    let mut out = String::new();
+    let mut it = template.chars();
+    while let Some(c) = it.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('u') => out.push_str(&acct.user),
+            Some('h') => out.push_str(&acct.home.to_string_lossy()),
+            Some('%') => out.push('%'),
+            Some(o) => {
+                out.push('%');
+                out.push(o);
+            }
+            None => out.push('%'),
+        }
+    }
+    PathBuf::from(out)
+}
+
+/// Appends to the recipient's `inbox` through the mbox store.
+pub struct MboxSpool {
+    pub inbox: String,
+}
+
+fn store_err(e: StoreError) -> String {
+    e.to_string()
+}
+
+impl MboxSpool {
+    /// Create a missing spool file owned by the recipient, mode 0600, never
+    /// through a symlink (we may be root, the spool directory is shared).
+    fn ensure_exists(path: &Path, rcpt: &Account) -> Result<(), String> {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => return Err(format!("{} is a symlink", path.display())),
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path);
+        match f {
+            Ok(f) => {
+                if nix::unistd::geteuid().is_root() {
+                    std::os::unix::fs::fchown(&f, Some(rcpt.uid), Some(rcpt.gid))
+                        .map_err(|e| format!("chown {}: {e}", path.display()))?;
+                }
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(format!("create {}: {e}", path.display())),
+        }
+    }
+}
+
+impl Spool for MboxSpool {
+    fn append(&mut self, rcpt: &Account, d: &Delivery<'_>) -> Result<Appended, String> {
+        let path = expand(&self.inbox, rcpt);
+        Self::ensure_exists(&path, rcpt)?;
+        let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()));
+        let len_before = len(&path)?;
+        let from = if d.sender.is_empty() { "MAILER-DAEMON" } else { d.sender };
+        let msg = crate::store::mbox::NewMessage { data: d.message, from, date: d.date, flags: Flags::default(), keywords: &[] };
+        crate::store::mbox::append(&path, std::slice::from_ref(&msg)).map_err(store_err)?;
+        let len_after = len(&path)?;
+        Ok(Appended { path, len_before, len_after })
+    }
+
+    fn undo(&mut self, a: &Appended) -> Result<(), String> {
+        // TODO(store): do this under the store's locks (see report); until
+        // then, only when the file is exactly as our append left it.
+        let f = std::fs::OpenOptions::new().write(true).open(&a.path).map_err(|e| e.to_string())?;
+        let now = f.metadata().map_err(|e| e.to_string())?.len();
+        if now != a.len_after {
+            return Err(format!("mailbox changed since append ({now} != {})", a.len_after));
+        }
+        f.set_len(a.len_before).map_err(|e| e.to_string())?;
+        f.sync_all().map_err(|e| e.to_string())
+    }
+}
+
+/// Runs `relay_command` with `%f` replaced by the sender and the
+/// recipients appended as arguments; the message on stdin.
+pub struct CommandRelay {
+    pub command: String,
+}
+
+impl Relay for CommandRelay {
+    fn relay(&mut self, sender: &str, rcpts: &[String], message: &[u8]) -> Result<(), String> {
+        use std::process::{Command, Stdio};
+        let sender = if sender.is_empty() { "<>" } else { sender };
+        let mut words = self.command.split_whitespace().map(|w| w.replace("%f", sender));
+        let prog = words.next().ok_or("relay_command is empty")?;
+        // stdout/stderr never inherit fd 1/2: under inetd they are the client.
+        let mut child = Command::new(&prog)
+            .args(words)
+            .args(rcpts)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{prog}: {e}"))?;
+        let wrote = child.stdin.take().map(|mut s| s.write_all(message));
+        let status = child.wait().map_err(|e| format!("{prog}: {e}"))?;
+        if let Some(Err(e)) = wrote {
+            return Err(format!("{prog}: writing message: {e}"));
+        }
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{prog}: {status}"))
+        }
+    }
+}
+
+/// The production backend: `auth::lookup`, `auth::authenticate`, the mbox
+/// spool and the relay command.
+pub struct SystemBackend<'a> {
+    pub cfg: &'a Config,
+}
+
+impl Backend for SystemBackend<'_> {
+    fn lookup(&mut self, user: &str) -> Result<Option<Account>, String> {
+        crate::auth::lookup(self.cfg, user).map_err(|e| format!("{e:?}"))
+    }
+    fn authenticate(&mut self, user: &str, password: &[u8], peer: Option<std::net::IpAddr>) -> Result<Account, AuthError> {
+        crate::auth::authenticate(self.cfg, user, password, peer)
+    }
+    fn deliver(&mut self, d: &Delivery<'_>) -> Result<(), String> {
+        let mut spool = MboxSpool { inbox: self.cfg.inbox.clone() };
+        let mut relay = CommandRelay { command: self.cfg.relay_command.clone().unwrap_or_default() };
+        deliver_all(&mut spool, &mut relay, d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acct(u: &str) -> Account {
+        Account { user: u.into(), uid: 1000, gid: 1000, home: PathBuf::from(format!("/home/{u}")), virtual_user: false }
+    }
+
+    /// Records appends; fails for users named in `fail`.
+    struct FakeSpool {
+        fail: Vec<&'static str>,
+        boxes: Vec<(String, usize)>,
+        log: Vec<String>,
+    }
+    impl Spool for FakeSpool {
+        fn append(&mut self, rcpt: &Account, _d: &Delivery<'_>) -> Result<Appended, String> {
+            if self.fail.contains(&rcpt.user.as_str()) {
+                return Err("disk full".into());
+            }
+            self.log.push(format!("append {}", rcpt.user));
+            self.boxes.push((rcpt.user.clone(), 1));
+            Ok(Appended { path: PathBuf::from(&rcpt.user), len_before: 0, len_after: 1 })
+        }
+        fn undo(&mut self, a: &Appended) -> Result<(), String> {
+            self.log.push(format!("undo {}", a.path.display()));
+            let u = a.path.display().to_string();
+            self.boxes.retain(|(b, _)| *b != u);
+            Ok(())
+        }
+    }
+    struct FakeRelay(bool, Vec<String>);
+    impl Relay for FakeRelay {
+        fn relay(&mut self, _s: &str, r: &[String], m: &[u8]) -> Result<(), String> {
+            self.1.push(format!("{} {}", r.join(","), String::from_utf8_lossy(m)));
+            if self.0 {
+                Ok(())
+            } else {
+                Err("exit 75".into())
+            }
+        }
+    }
+
+    #[test]
+    fn all_or_nothing_table() {
+        let locals = [acct("a"), acct("b"), acct("c")];
+        let remote = ["x@far.example".to_string()];
+        // (failing users, relay ok, with remote, expect ok, expected log)
+        let cases: Vec<(Vec<&'static str>, bool, bool, bool, Vec<&str>)> = vec![
+            (vec![], true, false, true, vec!["append a", "append b", "append c"]),
+            (vec!["c"], true, false, false, vec!["append a", "append b", "undo b", "undo a"]),
+            (vec!["a"], true, false, false, vec![]),
+            (vec![], false, true, false, vec!["append a", "append b", "append c", "undo c", "undo b", "undo a"]),
+            (vec![], true, true, true, vec!["append a", "append b", "append c"]),
+        ];
+        for (fail, relay_ok, with_remote, ok, log) in cases {
+            let mut s = FakeSpool { fail, boxes: vec![], log: vec![] };
+            let mut r = FakeRelay(relay_ok, vec![]);
+            let msg = b"Return-Path: <s@x>\nSubject: t\n\nbody\n";
+            let d = Delivery {
+                sender: "s@x",
+                date: (0, 0),
+                local: &locals,
+                remote: if with_remote { &remote } else { &[] },
+                message: msg,
+                return_path_len: 19,
+            };
+            assert_eq!(deliver_all(&mut s, &mut r, &d).is_ok(), ok);
+            assert_eq!(s.log, log);
+            if !ok {
+                assert!(s.boxes.is_empty());
+            }
+            if with_remote && !r.1.is_empty() {
+                assert_eq!(r.1[0], "x@far.example Subject: t\n\nbody\n");
+            }
+        }
+    }
+
+    #[test]
+    fn expand_table() {
+        let a = acct("alice");
+        for (t, want) in [("/var/mail/%u", "/var/mail/alice"), ("%h/Mail/inbox", "/home/alice/Mail/inbox"), ("/x/%%u%", "/x/%u%")] {
+            assert_eq!(expand(t, &a), PathBuf::from(want));
+        }
+    }
+
+    #[test]
+    fn relay_command_runs() {
+        let dir = std::env::temp_dir().join(format!("postern-relay-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("out");
+        let script = dir.join("relay.sh");
+        std::fs::write(&script, format!("#!/bin/sh\necho \"$@\" > {0}\ncat >> {0}\n", out.display())).unwrap();
+        let mut r = CommandRelay { command: format!("/bin/sh {} -f %f --", script.display()) };
+        r.relay("s@x", &["a@far".into(), "b@far".into()], b"hello\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "-f s@x -- a@far b@far\nhello\n");
+        let mut bad = CommandRelay { command: "/bin/false".into() };
+        assert!(bad.relay("", &["a@far".into()], b"x").is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn spool_undo_only_when_unchanged() {
+        let dir = std::env::temp_dir().join(format!("postern-undo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("box");
+        std::fs::write(&p, b"old\nnew\n").unwrap();
+        let mut s = MboxSpool { inbox: String::new() };
+        s.undo(&Appended { path: p.clone(), len_before: 4, len_after: 8 }).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"old\n");
+        assert!(s.undo(&Appended { path: p.clone(), len_before: 0, len_after: 8 }).is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"old\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn spool_file_created_0600_not_through_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("postern-create-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("alice");
+        MboxSpool::ensure_exists(&p, &acct("alice")).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        let l = dir.join("link");
+        std::os::unix::fs::symlink(&p, &l).unwrap();
+        assert!(MboxSpool::ensure_exists(&l, &acct("alice")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

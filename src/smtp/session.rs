@@ -1,0 +1,712 @@
+//! One SMTP session as straight-line code: read a line, parse it, check it
+//! against the state, proceed, reply (RFC 5321 §3, §4.1.4 ordering rules;
+//! RFC 2920 pipelining; RFC 3207 STARTTLS; RFC 4954 AUTH; RFC 3030 BDAT).
+//!
+//! State is a few fields rather than an enum because SMTP's states nest:
+//! greeted (HELO/EHLO seen) ⊃ authenticated ⊃ transaction (MAIL seen) ⊃
+//! recipients ⊃ BDAT chunks. `check_*` functions decide whether a command
+//! may run now and return the refusal reply; `proceed_*` do the work
+//! (OpenSMTPD's split). Replies are queued and written when the client has
+//! nothing more pipelined, so a pipelined batch gets one write.
+//!
+//! Bounds: 1,000-byte command lines, 100 recipients, `max_size` for SIZE=
+//! and for the bytes actually sent, an error budget, the idle timeout (the
+//! transport's), and the AUTH failure limit.
+
+use super::command::{parse_command, Command, MailParams, Mailbox, ParseError};
+use super::data::{crlf_to_lf, DataDecoder, Outcome};
+use super::deliver::{Backend, Delivery};
+use super::received::{self, Trace};
+use super::reply::Reply;
+use super::transport::{Input, Line, Transport};
+use super::Settings;
+use crate::auth::{Account, AuthError};
+use crate::config::SmtpMode;
+use base64::Engine;
+use zeroize::Zeroize;
+
+/// Longest command line, CRLF excluded (RFC 5321 §4.5.3.1.4 allows 512;
+/// extensions may lengthen it, issue #6 caps at 1,000 with CRLF).
+pub const MAX_LINE: usize = 998;
+/// Longest AUTH continuation line (base64 of user + password).
+const MAX_AUTH_LINE: usize = 12 * 1024;
+
+/// An open mail transaction (after MAIL).
+struct Transaction {
+    from: Option<Mailbox>,
+    params: MailParams,
+    local: Vec<Account>,
+    remote: Vec<String>,
+    /// Accepted RCPTs, duplicates included (the 100 limit counts commands).
+    accepted: usize,
+    /// All accepted addresses, for the log.
+    to: Vec<String>,
+    bdat: Option<Bdat>,
+}
+
+struct Bdat {
+    buf: Vec<u8>,
+    size: u64,
+    too_big: bool,
+}
+
+enum Flow {
+    Continue,
+    Close,
+}
+
+pub struct Session<'a, T: Transport, B: Backend> {
+    input: Input<T>,
+    backend: &'a mut B,
+    s: &'a Settings,
+    out: Vec<u8>,
+    helo: Option<String>,
+    esmtp: bool,
+    user: Option<String>,
+    auth_failures: u32,
+    errors: u32,
+    tx: Option<Transaction>,
+}
+
+impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
+    pub fn new(t: T, backend: &'a mut B, s: &'a Settings) -> Self {
+        Session {
+            input: Input::new(t),
+            backend,
+            s,
+            out: Vec::new(),
+            helo: None,
+            esmtp: false,
+            user: None,
+            auth_failures: 0,
+            errors: 0,
+            tx: None,
+        }
+    }
+
+    /// Hand back the transport (tests inspect what was written).
+    pub fn into_transport(self) -> T {
+        self.input.t
+    }
+
+    fn queue(&mut self, r: Reply) {
+        if r.is_client_error() {
+            self.errors += 1;
+        }
+        r.render(&mut self.out);
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let out = std::mem::take(&mut self.out);
+        self.input.send(&out)
+    }
+
+    /// Send queued replies unless more pipelined input is already here.
+    fn flush_unless_pipelined(&mut self) -> std::io::Result<()> {
+        if self.input.has_buffered() {
+            Ok(())
+        } else {
+            self.flush()
+        }
+    }
+
+    fn peer_text(&self) -> String {
+        self.input.t.peer().map(|p| p.to_string()).unwrap_or_else(|| "local".into())
+    }
+
+    /// Serve until QUIT, EOF, timeout or a fatal limit.
+    pub fn run(&mut self) {
+        if let Some(t) = self.input.t.tls() {
+            log::info!("TLS host=[{}] tls={}/{}", self.peer_text(), t.version, t.cipher);
+        }
+        self.queue(Reply::plain(220, vec![format!("{} ESMTP postern", self.s.hostname)]));
+        loop {
+            if self.flush_unless_pipelined().is_err() {
+                return;
+            }
+            let line = match self.input.read_line(MAX_LINE) {
+                Ok(l) => l,
+                Err(_) => return,
+            };
+            let flow = match line {
+                Line::Line(l) => self.command(&l),
+                Line::TooLong => {
+                    self.queue(Reply::line_too_long());
+                    Flow::Continue
+                }
+                Line::Eof => {
+                    log::debug!("Disconnected host=[{}]", self.peer_text());
+                    return;
+                }
+                Line::Timeout => {
+                    log::info!("Timeout host=[{}]", self.peer_text());
+                    self.queue(Reply::timeout());
+                    Flow::Close
+                }
+            };
+            if let Flow::Continue = flow {
+                if self.errors >= self.s.max_errors {
+                    log::info!("Too many errors host=[{}]", self.peer_text());
+                    self.queue(Reply::too_many_errors());
+                    let _ = self.flush();
+                    return;
+                }
+                continue;
+            }
+            let _ = self.flush();
+            return;
+        }
+    }
+
+    fn command(&mut self, line: &[u8]) -> Flow {
+        let cmd = match parse_command(line) {
+            Ok(c) => c,
+            Err(e) => {
+                let r = match e {
+                    ParseError::Unknown => Reply::unknown_command(),
+                    ParseError::Syntax(u) => Reply::syntax(u),
+                    ParseError::BadSender => Reply::bad_sender_syntax(),
+                    ParseError::BadRecipient => Reply::bad_recipient_syntax(),
+                    ParseError::BadParam(p) => Reply::bad_param(&p),
+                };
+                self.queue(r);
+                return Flow::Continue;
+            }
+        };
+        match cmd {
+            Command::Helo(name) => self.proceed_hello(name, false),
+            Command::Ehlo(name) => self.proceed_hello(name, true),
+            Command::Mail { from, params } => match self.check_mail(&from, &params) {
+                Some(r) => self.queue(r),
+                None => self.proceed_mail(from, params),
+            },
+            Command::Rcpt { to } => match self.check_rcpt(&to) {
+                Some(r) => self.queue(r),
+                None => self.proceed_rcpt(to),
+            },
+            Command::Data => match self.check_data() {
+                Some(r) => self.queue(r),
+                None => return self.proceed_data(),
+            },
+            Command::Bdat { size, last } => return self.proceed_bdat(size, last),
+            Command::Rset => {
+                self.tx = None;
+                self.queue(Reply::ok());
+            }
+            Command::Noop => self.queue(Reply::ok()),
+            Command::Vrfy => self.queue(Reply::vrfy()),
+            Command::Help => self.queue(Reply::help()),
+            Command::Quit => {
+                self.queue(Reply::bye(&self.s.hostname));
+                return Flow::Close;
+            }
+            Command::StartTls => return self.proceed_starttls(),
+            Command::Auth { mechanism, initial } => match self.check_auth() {
+                Some(r) => self.queue(r),
+                None => return self.proceed_auth(&mechanism, initial),
+            },
+        }
+        Flow::Continue
+    }
+
+    fn tls_active(&self) -> bool {
+        self.input.t.tls().is_some()
+    }
+
+    fn auth_offered(&self) -> bool {
+        self.s.mode == SmtpMode::Submission && (self.tls_active() || !self.s.auth_needs_tls)
+    }
+
+    /// HELO / EHLO (RFC 5321 §4.1.1.1): also an implicit RSET.
+    fn proceed_hello(&mut self, name: String, esmtp: bool) {
+        self.tx = None;
+        self.helo = Some(name.clone());
+        self.esmtp = esmtp;
+        let first = format!("{} Hello {}", self.s.hostname, received::sanitize(&name));
+        if !esmtp {
+            self.queue(Reply::plain(250, vec![first]));
+            return;
+        }
+        let mut lines = vec![first, "PIPELINING".into(), format!("SIZE {}", self.s.max_size), "8BITMIME".into(), "ENHANCEDSTATUSCODES".into()];
+        if !self.tls_active() && self.input.t.can_start_tls() {
+            lines.push("STARTTLS".into());
+        }
+        if self.auth_offered() && self.user.is_none() {
+            lines.push("AUTH PLAIN LOGIN".into());
+        }
+        lines.push("SMTPUTF8".into());
+        lines.push("CHUNKING".into());
+        self.queue(Reply::plain(250, lines));
+    }
+
+    fn check_mail(&self, from: &Option<Mailbox>, params: &MailParams) -> Option<Reply> {
+        if self.helo.is_none() {
+            return Some(Reply::bad_sequence("Send HELO/EHLO first"));
+        }
+        if self.tx.is_some() {
+            return Some(Reply::bad_sequence("Sender already specified"));
+        }
+        if self.s.mode == SmtpMode::Submission && self.user.is_none() {
+            return Some(Reply::auth_required());
+        }
+        if !self.esmtp && *params != MailParams::default() {
+            return Some(Reply::bad_param("(parameters need EHLO)"));
+        }
+        if params.size.is_some_and(|n| n > self.s.max_size) {
+            return Some(Reply::too_big());
+        }
+        if from.as_ref().is_some_and(|m| !m.is_ascii()) && !params.smtputf8 {
+            return Some(Reply::non_ascii_address());
+        }
+        None
+    }
+
+    fn proceed_mail(&mut self, from: Option<Mailbox>, params: MailParams) {
+        self.tx = Some(Transaction { from, params, local: vec![], remote: vec![], accepted: 0, to: vec![], bdat: None });
+        self.queue(Reply::sender_ok());
+    }
+
+    fn check_rcpt(&self, to: &Mailbox) -> Option<Reply> {
+        let Some(tx) = &self.tx else {
+            return Some(Reply::bad_sequence("Need MAIL before RCPT"));
+        };
+        if tx.bdat.is_some() {
+            return Some(Reply::bad_sequence("RCPT not allowed during BDAT"));
+        }
+        if tx.accepted >= self.s.max_recipients {
+            return Some(Reply::too_many_recipients());
+        }
+        if !to.is_ascii() && !tx.params.smtputf8 {
+            return Some(Reply::non_ascii_address());
+        }
+        None
+    }
+
+    fn is_local_domain(&self, domain: &str) -> bool {
+        domain.is_empty() || self.s.local_domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+    }
+
+    /// RCPT (RFC 5321 §4.1.1.3): local accounts, postmaster, or relay.
+    fn proceed_rcpt(&mut self, to: Mailbox) {
+        let reply = if self.is_local_domain(&to.domain) {
+            self.accept_local(&to)
+        } else if self.s.mode == SmtpMode::Submission && self.s.relay {
+            if to.local.starts_with('-') {
+                // Would read as an option of the relay command.
+                Err(Reply::bad_recipient_syntax())
+            } else {
+                if let Some(tx) = self.tx.as_mut() {
+                    tx.remote.push(to.to_string());
+                }
+                Ok(())
+            }
+        } else {
+            log::info!("Refused relay host=[{}] to=<{}>", self.peer_text(), to);
+            Err(Reply::relay_denied())
+        };
+        match reply {
+            Ok(()) => {
+                if let Some(tx) = self.tx.as_mut() {
+                    tx.accepted += 1;
+                    tx.to.push(to.to_string());
+                }
+                self.queue(Reply::recipient_ok());
+            }
+            Err(r) => self.queue(r),
+        }
+    }
+
+    fn accept_local(&mut self, to: &Mailbox) -> Result<(), Reply> {
+        let is_postmaster = to.local.eq_ignore_ascii_case("postmaster");
+        let candidates: Vec<String> = if is_postmaster {
+            vec!["postmaster".into(), "root".into()]
+        } else if to.local.starts_with('"') {
+            vec![]
+        } else {
+            let lower = to.local.to_ascii_lowercase();
+            if lower == to.local { vec![lower] } else { vec![to.local.clone(), lower] }
+        };
+        for user in candidates {
+            match self.backend.lookup(&user) {
+                Ok(Some(acct)) => {
+                    if let Some(tx) = self.tx.as_mut() {
+                        if !tx.local.iter().any(|a| a.user == acct.user) {
+                            tx.local.push(acct);
+                        }
+                    }
+                    return Ok(());
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    log::warn!("Lookup failed user={} error={e}", received::sanitize(&user));
+                    return Err(Reply::lookup_failed());
+                }
+            }
+        }
+        log::info!("Refused unknown user host=[{}] to=<{}>", self.peer_text(), to);
+        Err(Reply::user_unknown())
+    }
+
+    fn check_data(&self) -> Option<Reply> {
+        let Some(tx) = &self.tx else {
+            return Some(Reply::bad_sequence("Need MAIL command"));
+        };
+        if tx.bdat.is_some() {
+            return Some(Reply::bdat_mix());
+        }
+        if tx.accepted == 0 {
+            return Some(Reply::no_valid_recipients());
+        }
+        None
+    }
+
+    /// DATA (RFC 5321 §4.1.1.4): 354, then the body up to CRLF.CRLF.
+    fn proceed_data(&mut self) -> Flow {
+        self.queue(Reply::start_data());
+        if self.flush().is_err() {
+            return Flow::Close;
+        }
+        let mut dec = DataDecoder::new(self.s.max_size);
+        let r = match self.input.read_until(|b| dec.feed(b)) {
+            Ok(r) => r,
+            Err(_) => return Flow::Close,
+        };
+        if let Err(l) = r {
+            if l == Line::Timeout {
+                self.queue(Reply::timeout());
+            }
+            self.tx = None;
+            return Flow::Close;
+        }
+        let size = dec.size();
+        let (body, outcome) = dec.finish();
+        match outcome {
+            Outcome::Ok => self.finish_message(body, size),
+            Outcome::TooBig => self.refuse_message(Reply::too_big(), "size", size),
+            Outcome::BareNewline => self.refuse_message(Reply::bare_newline(), "bare-newline", size),
+        }
+        Flow::Continue
+    }
+
+    /// BDAT (RFC 3030 §2): the chunk is read whatever the state, so the
+    /// byte stream stays in step; then it is judged.
+    fn proceed_bdat(&mut self, size: u64, last: bool) -> Flow {
+        let max = self.s.max_size;
+        let usable = self.tx.as_ref().is_some_and(|t| t.accepted > 0);
+        let mut scratch = Vec::new();
+        let (buf, keep) = match self.tx.as_mut().filter(|_| usable) {
+            Some(tx) => {
+                let b = tx.bdat.get_or_insert_with(|| Bdat { buf: Vec::new(), size: 0, too_big: false });
+                b.size = b.size.saturating_add(size);
+                if b.size > max && !b.too_big {
+                    b.too_big = true;
+                    b.buf = Vec::new();
+                }
+                let keep = !b.too_big;
+                (&mut b.buf, keep)
+            }
+            None => (&mut scratch, false),
+        };
+        match self.input.read_exact(size, buf, keep) {
+            Ok(Ok(())) => {}
+            Ok(Err(Line::Timeout)) => {
+                self.queue(Reply::timeout());
+                return Flow::Close;
+            }
+            _ => return Flow::Close,
+        }
+        if !usable {
+            let r = if self.tx.is_none() { Reply::bad_sequence("Need MAIL command") } else { Reply::no_valid_recipients() };
+            self.queue(r);
+            return Flow::Continue;
+        }
+        if !last {
+            self.queue(Reply::chunk_ok(size));
+            return Flow::Continue;
+        }
+        let Some(b) = self.tx.as_mut().and_then(|t| t.bdat.take()) else {
+            return Flow::Continue;
+        };
+        if b.too_big {
+            self.refuse_message(Reply::too_big(), "size", b.size);
+        } else {
+            let mut body = b.buf;
+            crlf_to_lf(&mut body);
+            self.finish_message(body, b.size);
+        }
+        Flow::Continue
+    }
+
+    fn refuse_message(&mut self, r: Reply, reason: &str, size: u64) {
+        if let Some(tx) = self.tx.take() {
+            log::info!(
+                "Refused message host=[{}] from=<{}> to=<{}> size={} reason={}",
+                self.peer_text(),
+                tx.from.map(|m| m.to_string()).unwrap_or_default(),
+                tx.to.join(","),
+                size,
+                reason
+            );
+        }
+        self.queue(r);
+    }
+
+    /// Add trace headers and deliver; the reply says whether every
+    /// recipient got it.
+    fn finish_message(&mut self, body: Vec<u8>, size: u64) {
+        let Some(tx) = self.tx.take() else { return };
+        let date = received::now();
+        let id = received::new_id(date.0);
+        let sender = tx.from.as_ref().map(|m| m.to_string()).unwrap_or_default();
+        let tls = self.input.t.tls();
+        let one_rcpt = if tx.to.len() == 1 { tx.to.first().cloned() } else { None };
+        let trace = Trace {
+            helo: self.helo.as_deref().unwrap_or(""),
+            esmtp: self.esmtp,
+            peer: self.input.t.peer(),
+            hostname: &self.s.hostname,
+            id: &id,
+            tls: tls.as_ref(),
+            auth_user: self.user.as_deref(),
+            for_rcpt: one_rcpt.as_deref(),
+            date,
+        };
+        let return_path = format!("Return-Path: <{}>\n", sender.replace(['\r', '\n'], ""));
+        let mut msg = Vec::with_capacity(body.len() + 1024);
+        msg.extend_from_slice(return_path.as_bytes());
+        msg.extend_from_slice(received::received(&trace).as_bytes());
+        let mut msgid = received::header_value(&body, "message-id");
+        if self.s.mode == SmtpMode::Submission {
+            if msgid.is_none() {
+                let m = received::new_message_id(&id, &self.s.hostname);
+                msg.extend_from_slice(format!("Message-ID: {m}\n").as_bytes());
+                msgid = Some(m);
+            }
+            if received::header_value(&body, "date").is_none() {
+                msg.extend_from_slice(format!("Date: {}\n", received::format_date(date)).as_bytes());
+            }
+        }
+        msg.extend_from_slice(&body);
+        drop(body);
+        let d = Delivery {
+            sender: &sender,
+            date,
+            local: &tx.local,
+            remote: &tx.remote,
+            message: &msg,
+            return_path_len: return_path.len(),
+        };
+        let tls_text = tls.as_ref().map(|t| format!("{}/{}", t.version, t.cipher)).unwrap_or_else(|| "no".into());
+        match self.backend.deliver(&d) {
+            Ok(()) => {
+                log::info!(
+                    "Delivered from=<{}> to=<{}> size={} msgid={} tls={} id={}",
+                    sender,
+                    tx.to.join(","),
+                    size,
+                    msgid.as_deref().unwrap_or("-"),
+                    tls_text,
+                    id
+                );
+                self.queue(Reply::queued(&id));
+            }
+            Err(e) => {
+                log::error!("Delivery failed from=<{}> to=<{}> size={} id={} error={}", sender, tx.to.join(","), size, id, e);
+                self.queue(Reply::local_error());
+            }
+        }
+    }
+
+    /// STARTTLS (RFC 3207 §4): 220, drop anything pipelined after it,
+    /// handshake, forget everything learnt before.
+    fn proceed_starttls(&mut self) -> Flow {
+        if self.tls_active() {
+            self.queue(Reply::bad_sequence("TLS already active"));
+            return Flow::Continue;
+        }
+        if !self.input.t.can_start_tls() {
+            self.queue(Reply::tls_unavailable());
+            return Flow::Continue;
+        }
+        self.queue(Reply::tls_ready());
+        if self.flush().is_err() {
+            return Flow::Close;
+        }
+        let dropped = self.input.discard_buffered();
+        if dropped > 0 || self.input.t.has_buffered() {
+            log::info!("STARTTLS pipelined plaintext discarded host=[{}] bytes={}", self.peer_text(), dropped);
+        }
+        if let Err(e) = self.input.t.start_tls() {
+            log::info!("TLS handshake failed host=[{}] error={}", self.peer_text(), e);
+            return Flow::Close;
+        }
+        if let Some(t) = self.input.t.tls() {
+            log::info!("TLS host=[{}] tls={}/{}", self.peer_text(), t.version, t.cipher);
+        }
+        self.helo = None;
+        self.esmtp = false;
+        self.user = None;
+        self.tx = None;
+        Flow::Continue
+    }
+
+    fn check_auth(&self) -> Option<Reply> {
+        if self.s.mode != SmtpMode::Submission {
+            return Some(Reply::bad_sequence("AUTH not available"));
+        }
+        if self.helo.is_none() || !self.esmtp {
+            return Some(Reply::bad_sequence("Send EHLO first"));
+        }
+        if self.user.is_some() {
+            return Some(Reply::bad_sequence("Already authenticated"));
+        }
+        if self.tx.is_some() {
+            return Some(Reply::bad_sequence("AUTH not allowed during a mail transaction"));
+        }
+        if !self.auth_offered() {
+            return Some(Reply::encryption_required());
+        }
+        None
+    }
+
+    /// Ask for one SASL response (`334 challenge`); `None` when the client
+    /// cancelled (`*`), sent bad base64 or the connection ended.
+    fn sasl_response(&mut self, challenge: &str) -> Result<Option<Vec<u8>>, ()> {
+        self.queue(Reply::plain(334, vec![challenge.to_string()]));
+        self.flush().map_err(|_| ())?;
+        match self.input.read_line(MAX_AUTH_LINE) {
+            Ok(Line::Line(mut l)) => {
+                let r = decode_b64(&l);
+                l.zeroize();
+                Ok(r)
+            }
+            Ok(Line::TooLong) => Ok(None),
+            _ => Err(()),
+        }
+    }
+
+    /// AUTH PLAIN / LOGIN (RFC 4954, RFC 4616, draft-murchison-sasl-login).
+    fn proceed_auth(&mut self, mechanism: &str, initial: Option<String>) -> Flow {
+        let creds = match mechanism {
+            "PLAIN" => {
+                let resp = match initial {
+                    Some(i) if i == "=" => Some(Vec::new()),
+                    Some(mut i) => {
+                        let r = decode_b64(i.as_bytes());
+                        i.zeroize();
+                        r
+                    }
+                    None => match self.sasl_response("") {
+                        Ok(r) => r,
+                        Err(()) => return Flow::Close,
+                    },
+                };
+                resp.and_then(|mut r| {
+                    let c = split_plain(&r);
+                    r.zeroize();
+                    c
+                })
+            }
+            "LOGIN" => {
+                let user = match initial {
+                    Some(i) => decode_b64(i.as_bytes()),
+                    None => match self.sasl_response("VXNlcm5hbWU6") {
+                        Ok(r) => r,
+                        Err(()) => return Flow::Close,
+                    },
+                };
+                match user.and_then(|u| String::from_utf8(u).ok()) {
+                    Some(u) => match self.sasl_response("UGFzc3dvcmQ6") {
+                        Ok(Some(p)) => Some((u, p)),
+                        Ok(None) => None,
+                        Err(()) => return Flow::Close,
+                    },
+                    None => None,
+                }
+            }
+            _ => {
+                self.queue(Reply::new(504, "5.5.4", "Unrecognized authentication type"));
+                return Flow::Continue;
+            }
+        };
+        let Some((user, mut password)) = creds else {
+            self.queue(Reply::auth_cancelled());
+            return Flow::Continue;
+        };
+        let peer = self.input.t.peer();
+        let result = self.backend.authenticate(&user, &password, peer);
+        password.zeroize();
+        let shown = received::sanitize(&user);
+        match result {
+            Ok(acct) => {
+                log::info!("Login user={} host=[{}] mech={}", acct.user, self.peer_text(), mechanism);
+                self.user = Some(acct.user);
+                self.queue(Reply::auth_ok());
+                Flow::Continue
+            }
+            Err(AuthError::Internal(e)) => {
+                log::warn!("Login failed user={} host=[{}] error={}", shown, self.peer_text(), e);
+                self.queue(Reply::auth_temp());
+                Flow::Continue
+            }
+            Err(e) => {
+                let why = match e {
+                    AuthError::Refused(r) => r,
+                    _ => "bad credentials".into(),
+                };
+                log::info!("Login failed user={} host=[{}] reason={}", shown, self.peer_text(), why);
+                self.auth_failures += 1;
+                let _ = self.flush();
+                std::thread::sleep(self.s.login_delay);
+                if self.auth_failures >= self.s.max_auth_failures {
+                    self.queue(Reply::new(421, "4.7.0", "Too many authentication failures"));
+                    return Flow::Close;
+                }
+                self.queue(Reply::auth_failed());
+                Flow::Continue
+            }
+        }
+    }
+}
+
+fn decode_b64(l: &[u8]) -> Option<Vec<u8>> {
+    if l == b"*" {
+        return None;
+    }
+    base64::engine::general_purpose::STANDARD.decode(l).ok()
+}
+
+/// `[authzid] NUL authcid NUL passwd` (RFC 4616 §2); an authzid other than
+/// the user itself is refused (no proxy logins).
+fn split_plain(r: &[u8]) -> Option<(String, Vec<u8>)> {
+    let mut parts = r.splitn(3, |b| *b == 0);
+    let authz = parts.next()?;
+    let user = std::str::from_utf8(parts.next()?).ok()?.to_string();
+    let pass = parts.next()?.to_vec();
+    if user.is_empty() || (!authz.is_empty() && authz != user.as_bytes()) {
+        return None;
+    }
+    Some((user, pass))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_table() {
+        let cases: [(&[u8], Option<(&str, &[u8])>); 5] = [
+            (b"\0alice\0secret", Some(("alice", b"secret"))),
+            (b"alice\0alice\0se\0cret", Some(("alice", b"se\0cret"))),
+            (b"bob\0alice\0secret", None),
+            (b"\0\0secret", None),
+            (b"alice", None),
+        ];
+        for (i, want) in cases {
+            assert_eq!(split_plain(i), want.map(|(u, p)| (u.to_string(), p.to_vec())));
+        }
+    }
+}
