@@ -200,6 +200,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn table_whole_and_chunked() {
         let cases: Vec<(&[u8], u64, usize, bool, &[u8], Outcome)> = vec![
             // input, max, expected consumed, ended, body, outcome

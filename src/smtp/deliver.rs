@@ -277,6 +277,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn all_or_nothing_table() {
         let locals = [acct("a"), acct("b"), acct("c")];
         let remote = ["x@far.example".to_string()];

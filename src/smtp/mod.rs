@@ -65,39 +65,34 @@ impl Settings {
     }
 }
 
-/// Mode from `smtp_mode`, else from the local port: 25 is MX, 587 and 465
-/// are submission (shared/DESIGN.md). Unknown ports get MX, the mode that
-/// neither relays nor asks for passwords.
-pub fn mode_for(cfg: &Config, local_port: Option<u16>) -> SmtpMode {
-    if let Some(m) = cfg.smtp_mode {
-        return m;
-    }
-    match local_port {
-        Some(587) | Some(465) => SmtpMode::Submission,
-        _ => SmtpMode::Mx,
-    }
-}
-
 /// [`Conn`] seen through [`transport::Transport`].
-pub struct ConnTransport {
-    pub conn: Conn,
+pub struct ConnTransport<'c> {
+    pub conn: &'c mut Conn,
     pub tls_config: Option<Arc<rustls::ServerConfig>>,
 }
 
-impl transport::Transport for ConnTransport {
+impl transport::Transport for ConnTransport<'_> {
     fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        // TODO(io): use a raw read on Conn once io lands; one byte at a time
-        // keeps line ends intact (Conn::read_line strips them).
-        let mut v = Vec::with_capacity(1);
-        match self.conn.read_exact_into(1, &mut v) {
-            Ok(()) => {
-                let n = v.len().min(buf.len());
-                buf[..n].copy_from_slice(&v[..n]);
-                Ok(n)
+        // Conn::read_line strips line ends, which DATA must see (bare LF),
+        // so bytes are taken one at a time: block for the first, then take
+        // only what Conn already holds. TODO(io): a Conn::read_available
+        // would make this one copy (see report).
+        let mut v = Vec::with_capacity(buf.len().min(64 * 1024));
+        let mut n = 0;
+        while n < buf.len() && (n == 0 || self.conn.has_buffered()) {
+            v.clear();
+            match self.conn.read_exact_into(1, &mut v) {
+                Ok(()) => {}
+                Err(e) if n > 0 => return if e.kind() == std::io::ErrorKind::UnexpectedEof { Ok(n) } else { Err(e) },
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) => return Err(e),
             }
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
-            Err(e) => Err(e),
+            if let Some(b) = v.first() {
+                buf[n] = *b;
+                n += 1;
+            }
         }
+        Ok(n)
     }
     fn send(&mut self, buf: &[u8]) -> std::io::Result<()> {
         self.conn.send(buf)
@@ -118,14 +113,14 @@ impl transport::Transport for ConnTransport {
         self.conn.tls().cloned()
     }
     fn peer(&self) -> Option<std::net::IpAddr> {
-        self.conn.peer_addr().map(|a| a.ip())
+        self.conn.peer_addr().map(|a| a.ip().to_canonical())
     }
 }
 
 /// Serve one SMTP connection with the production backend. `tls_config` is
-/// `None` when no certificate is installed (STARTTLS not offered).
-pub fn serve_conn(cfg: &Config, mut conn: Conn, tls_config: Option<Arc<rustls::ServerConfig>>) -> std::process::ExitCode {
-    let mode = mode_for(cfg, conn.local_addr().map(|a| a.port()));
+/// `None` when no certificate is installed (STARTTLS not offered); the
+/// TLS session itself is logged by [`Conn`].
+pub fn serve_conn(cfg: &Config, conn: &mut Conn, tls_config: Option<Arc<rustls::ServerConfig>>, mode: SmtpMode) -> std::process::ExitCode {
     conn.set_idle_timeout(Duration::from_secs(cfg.idle_timeout));
     let settings = Settings::from_config(cfg, mode);
     let mut backend = deliver::SystemBackend { cfg };

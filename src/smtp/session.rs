@@ -119,9 +119,6 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
 
     /// Serve until QUIT, EOF, timeout or a fatal limit.
     pub fn run(&mut self) {
-        if let Some(t) = self.input.t.tls() {
-            log::info!("TLS host=[{}] tls={}/{}", self.peer_text(), t.version, t.cipher);
-        }
         self.queue(Reply::plain(220, vec![format!("{} ESMTP postern", self.s.hostname)]));
         loop {
             if self.flush_unless_pipelined().is_err() {
@@ -539,12 +536,9 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
         if dropped > 0 || self.input.t.has_buffered() {
             log::info!("STARTTLS pipelined plaintext discarded host=[{}] bytes={}", self.peer_text(), dropped);
         }
-        if let Err(e) = self.input.t.start_tls() {
-            log::info!("TLS handshake failed host=[{}] error={}", self.peer_text(), e);
+        // The transport logs the TLS session or the handshake failure.
+        if self.input.t.start_tls().is_err() {
             return Flow::Close;
-        }
-        if let Some(t) = self.input.t.tls() {
-            log::info!("TLS host=[{}] tls={}/{}", self.peer_text(), t.version, t.cipher);
         }
         self.helo = None;
         self.esmtp = false;
@@ -697,6 +691,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn plain_table() {
         let cases: [(&[u8], Option<(&str, &[u8])>); 5] = [
             (b"\0alice\0secret", Some(("alice", b"secret"))),
