@@ -48,6 +48,9 @@ pub struct Appended {
     pub path: PathBuf,
     pub len_before: u64,
     pub len_after: u64,
+    /// Inode after the append (0 = not checked): a rewritten (renamed-over)
+    /// mailbox is never cut.
+    pub ino: u64,
 }
 
 /// Where local copies go; the real one is [`MboxSpool`].
@@ -158,22 +161,28 @@ impl Spool for MboxSpool {
     fn append(&mut self, rcpt: &Account, d: &Delivery<'_>) -> Result<Appended, String> {
         let path = expand(&self.inbox, rcpt);
         Self::ensure_exists(&path, rcpt)?;
-        let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()));
-        let len_before = len(&path)?;
+        use std::os::unix::fs::MetadataExt;
+        let meta = |p: &Path| std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()));
+        let len_before = meta(&path)?.len();
         let from = if d.sender.is_empty() { "MAILER-DAEMON" } else { d.sender };
         let msg = crate::store::mbox::NewMessage { data: d.message, from, date: d.date, flags: Flags::default(), keywords: &[] };
         crate::store::mbox::append(&path, std::slice::from_ref(&msg)).map_err(store_err)?;
-        let len_after = len(&path)?;
-        Ok(Appended { path, len_before, len_after })
+        let after = meta(&path)?;
+        Ok(Appended { path, len_before, len_after: after.len(), ino: after.ino() })
     }
 
     fn undo(&mut self, a: &Appended) -> Result<(), String> {
         // TODO(store): do this under the store's locks (see report); until
         // then, only when the file is exactly as our append left it.
-        let f = std::fs::OpenOptions::new().write(true).open(&a.path).map_err(|e| e.to_string())?;
-        let now = f.metadata().map_err(|e| e.to_string())?.len();
-        if now != a.len_after {
-            return Err(format!("mailbox changed since append ({now} != {})", a.len_after));
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&a.path)
+            .map_err(|e| e.to_string())?;
+        let m = f.metadata().map_err(|e| e.to_string())?;
+        if m.len() != a.len_after || (a.ino != 0 && m.ino() != a.ino) {
+            return Err(format!("mailbox changed since append ({} != {})", m.len(), a.len_after));
         }
         f.set_len(a.len_before).map_err(|e| e.to_string())?;
         f.sync_all().map_err(|e| e.to_string())
@@ -255,7 +264,7 @@ mod tests {
             }
             self.log.push(format!("append {}", rcpt.user));
             self.boxes.push((rcpt.user.clone(), 1));
-            Ok(Appended { path: PathBuf::from(&rcpt.user), len_before: 0, len_after: 1 })
+            Ok(Appended { path: PathBuf::from(&rcpt.user), len_before: 0, len_after: 1, ino: 0 })
         }
         fn undo(&mut self, a: &Appended) -> Result<(), String> {
             self.log.push(format!("undo {}", a.path.display()));
@@ -342,9 +351,9 @@ mod tests {
         let p = dir.join("box");
         std::fs::write(&p, b"old\nnew\n").unwrap();
         let mut s = MboxSpool { inbox: String::new() };
-        s.undo(&Appended { path: p.clone(), len_before: 4, len_after: 8 }).unwrap();
+        s.undo(&Appended { path: p.clone(), len_before: 4, len_after: 8, ino: 0 }).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"old\n");
-        assert!(s.undo(&Appended { path: p.clone(), len_before: 0, len_after: 8 }).is_err());
+        assert!(s.undo(&Appended { path: p.clone(), len_before: 0, len_after: 8, ino: 0 }).is_err());
         assert_eq!(std::fs::read(&p).unwrap(), b"old\n");
         let _ = std::fs::remove_dir_all(&dir);
     }
