@@ -51,6 +51,8 @@ pub struct Appended {
     /// Inode after the append (0 = not checked): a rewritten (renamed-over)
     /// mailbox is never cut.
     pub ino: u64,
+    /// Whose file it is (the undo runs as this user too).
+    pub owner: Option<Account>,
 }
 
 /// Where local copies go; the real one is [`MboxSpool`].
@@ -117,18 +119,107 @@ pub fn expand(template: &str, acct: &Account) -> PathBuf {
     PathBuf::from(out)
 }
 
-/// Appends to the recipient's `inbox` through the mbox store.
+/// Switches the current process to a recipient (in production
+/// `auth::privilege::drop_to` with `mail_group` kept for dot-locks).
+pub type BecomeUser = Box<dyn Fn(&Account) -> Result<(), String>>;
+
+/// Appends to the recipient's `inbox` through the mbox store. Started as
+/// root, each append and undo runs in a child process that has become the
+/// recipient first (the mail.local role), so no user's file or directory
+/// is ever opened with root's rights; the child reports back over a pipe.
 pub struct MboxSpool {
     pub inbox: String,
+    /// `None`: work in this process (not root, or tests).
+    pub become_user: Option<BecomeUser>,
+    /// Fork even when not root (tests of the child protocol).
+    pub fork_always: bool,
 }
 
 fn store_err(e: StoreError) -> String {
     e.to_string()
 }
 
+/// Run `f` as `acct` in a child process when root; its result comes back
+/// as `[u64; 3]` or an error text.
+fn run_as(
+    acct: &Account,
+    become_user: Option<&BecomeUser>,
+    fork_always: bool,
+    f: impl FnOnce() -> Result<[u64; 3], String>,
+) -> Result<[u64; 3], String> {
+    use nix::unistd::{fork, ForkResult};
+    use std::io::Read;
+    let Some(become_user) = become_user else { return f() };
+    if !nix::unistd::geteuid().is_root() && !fork_always {
+        return f();
+    }
+    let (r, w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
+    // SAFETY: smtpd is single-threaded; the child only does file work and
+    // leaves with _exit, never returning into the session.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            std::mem::drop(r);
+            // fd 0/1 are the client: the child must never write there, not
+            // even from a panic hook.
+            if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+                use std::os::fd::AsRawFd;
+                // SAFETY: dup2 on descriptors we own.
+                unsafe {
+                    libc::dup2(null.as_raw_fd(), 0);
+                    libc::dup2(null.as_raw_fd(), 1);
+                }
+            }
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                become_user(acct)?;
+                f()
+            }))
+            .unwrap_or_else(|_| Err("panic in delivery child".into()));
+            let mut buf = Vec::new();
+            match out {
+                Ok(v) => {
+                    buf.push(0);
+                    for x in v {
+                        buf.extend_from_slice(&x.to_le_bytes());
+                    }
+                }
+                Err(e) => {
+                    buf.push(1);
+                    buf.extend_from_slice(e.as_bytes());
+                }
+            }
+            let mut pipe = std::fs::File::from(w);
+            let _ = pipe.write_all(&buf);
+            std::mem::drop(pipe);
+            // SAFETY: ends the child without running the parent's destructors.
+            unsafe { libc::_exit(0) }
+        }
+        Ok(ForkResult::Parent { child }) => {
+            std::mem::drop(w);
+            let mut buf = Vec::new();
+            let read = std::fs::File::from(r).read_to_end(&mut buf);
+            let _ = nix::sys::wait::waitpid(child, None);
+            read.map_err(|e| format!("delivery child: {e}"))?;
+            match buf.split_first() {
+                Some((0, rest)) if rest.len() == 24 => {
+                    let mut v = [0u64; 3];
+                    for (i, c) in rest.chunks(8).enumerate() {
+                        let mut b = [0u8; 8];
+                        b.copy_from_slice(c);
+                        v[i] = u64::from_le_bytes(b);
+                    }
+                    Ok(v)
+                }
+                Some((1, rest)) => Err(String::from_utf8_lossy(rest).into_owned()),
+                _ => Err("delivery child died".into()),
+            }
+        }
+        Err(e) => Err(format!("fork: {e}")),
+    }
+}
+
 impl MboxSpool {
     /// Create a missing spool file owned by the recipient, mode 0600, never
-    /// through a symlink (we may be root, the spool directory is shared).
+    /// through a symlink (the spool directory is shared).
     fn ensure_exists(path: &Path, rcpt: &Account) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt;
         match std::fs::symlink_metadata(path) {
@@ -145,6 +236,8 @@ impl MboxSpool {
             .open(path);
         match f {
             Ok(f) => {
+                // Only when delivering as root without a child (no
+                // become_user): the file must still be the recipient's.
                 if nix::unistd::geteuid().is_root() {
                     std::os::unix::fs::fchown(&f, Some(rcpt.uid), Some(rcpt.gid))
                         .map_err(|e| format!("chown {}: {e}", path.display()))?;
@@ -155,23 +248,20 @@ impl MboxSpool {
             Err(e) => Err(format!("create {}: {e}", path.display())),
         }
     }
-}
 
-impl Spool for MboxSpool {
-    fn append(&mut self, rcpt: &Account, d: &Delivery<'_>) -> Result<Appended, String> {
-        let path = expand(&self.inbox, rcpt);
-        Self::ensure_exists(&path, rcpt)?;
+    fn append_here(path: &Path, rcpt: &Account, d: &Delivery<'_>) -> Result<[u64; 3], String> {
         use std::os::unix::fs::MetadataExt;
+        Self::ensure_exists(path, rcpt)?;
         let meta = |p: &Path| std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()));
-        let len_before = meta(&path)?.len();
+        let len_before = meta(path)?.len();
         let from = if d.sender.is_empty() { "MAILER-DAEMON" } else { d.sender };
         let msg = crate::store::mbox::NewMessage { data: d.message, from, date: d.date, flags: Flags::default(), keywords: &[] };
-        crate::store::mbox::append(&path, std::slice::from_ref(&msg)).map_err(store_err)?;
-        let after = meta(&path)?;
-        Ok(Appended { path, len_before, len_after: after.len(), ino: after.ino() })
+        crate::store::mbox::append(path, std::slice::from_ref(&msg)).map_err(store_err)?;
+        let after = meta(path)?;
+        Ok([len_before, after.len(), after.ino()])
     }
 
-    fn undo(&mut self, a: &Appended) -> Result<(), String> {
+    fn undo_here(a: &Appended) -> Result<(), String> {
         // TODO(store): do this under the store's locks (see report); until
         // then, only when the file is exactly as our append left it.
         use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -186,6 +276,21 @@ impl Spool for MboxSpool {
         }
         f.set_len(a.len_before).map_err(|e| e.to_string())?;
         f.sync_all().map_err(|e| e.to_string())
+    }
+}
+
+impl Spool for MboxSpool {
+    fn append(&mut self, rcpt: &Account, d: &Delivery<'_>) -> Result<Appended, String> {
+        let path = expand(&self.inbox, rcpt);
+        let [len_before, len_after, ino] = run_as(rcpt, self.become_user.as_ref(), self.fork_always, || Self::append_here(&path, rcpt, d))?;
+        Ok(Appended { path, len_before, len_after, ino, owner: Some(rcpt.clone()) })
+    }
+
+    fn undo(&mut self, a: &Appended) -> Result<(), String> {
+        match &a.owner {
+            Some(owner) => run_as(owner, self.become_user.as_ref(), self.fork_always, || Self::undo_here(a).map(|()| [0; 3])).map(|_| ()),
+            None => Self::undo_here(a),
+        }
     }
 }
 
@@ -237,7 +342,7 @@ impl Backend for SystemBackend<'_> {
         crate::auth::authenticate(self.cfg, user, password, peer)
     }
     fn deliver(&mut self, d: &Delivery<'_>) -> Result<(), String> {
-        let mut spool = MboxSpool { inbox: self.cfg.inbox.clone() };
+        let mut spool = MboxSpool { inbox: self.cfg.inbox.clone(), become_user: None, fork_always: false };
         let mut relay = CommandRelay { command: self.cfg.relay_command.clone().unwrap_or_default() };
         deliver_all(&mut spool, &mut relay, d)
     }
@@ -264,7 +369,7 @@ mod tests {
             }
             self.log.push(format!("append {}", rcpt.user));
             self.boxes.push((rcpt.user.clone(), 1));
-            Ok(Appended { path: PathBuf::from(&rcpt.user), len_before: 0, len_after: 1, ino: 0 })
+            Ok(Appended { path: PathBuf::from(&rcpt.user), len_before: 0, len_after: 1, ino: 0, owner: None })
         }
         fn undo(&mut self, a: &Appended) -> Result<(), String> {
             self.log.push(format!("undo {}", a.path.display()));
@@ -350,12 +455,23 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("box");
         std::fs::write(&p, b"old\nnew\n").unwrap();
-        let mut s = MboxSpool { inbox: String::new() };
-        s.undo(&Appended { path: p.clone(), len_before: 4, len_after: 8, ino: 0 }).unwrap();
+        let mut s = MboxSpool { inbox: String::new(), become_user: None, fork_always: false };
+        s.undo(&Appended { path: p.clone(), len_before: 4, len_after: 8, ino: 0, owner: None }).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"old\n");
-        assert!(s.undo(&Appended { path: p.clone(), len_before: 0, len_after: 8, ino: 0 }).is_err());
+        assert!(s.undo(&Appended { path: p.clone(), len_before: 0, len_after: 8, ino: 0, owner: None }).is_err());
         assert_eq!(std::fs::read(&p).unwrap(), b"old\n");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn child_process_protocol() {
+        let a = acct("alice");
+        let become_ok: BecomeUser = Box::new(|_| Ok(()));
+        let become_fail: BecomeUser = Box::new(|a| Err(format!("cannot become {}", a.user)));
+        assert_eq!(run_as(&a, Some(&become_ok), true, || Ok([1, 2, u64::MAX])), Ok([1, 2, u64::MAX]));
+        assert_eq!(run_as(&a, Some(&become_ok), true, || Err("disk full".into())), Err("disk full".to_string()));
+        assert_eq!(run_as(&a, Some(&become_fail), true, || Ok([0; 3])), Err("cannot become alice".to_string()));
+        assert_eq!(run_as(&a, None, true, || Ok([7; 3])), Ok([7; 3]));
     }
 
     #[test]
