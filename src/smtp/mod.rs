@@ -117,6 +117,20 @@ impl transport::Transport for ConnTransport<'_> {
     }
 }
 
+/// What `smtpd` runs (`server::main(Server::Smtp, smtp::serve)`): one
+/// connection from the inetd context, with the mode the server chose.
+pub fn serve(ctx: &mut crate::server::Context) -> std::process::ExitCode {
+    ctx.set_goodbye(b"421 4.3.0 Internal error, closing connection\r\n");
+    if ctx.startup_error.is_some() {
+        // Already logged by the server set-up; the client just learns we are unavailable.
+        let _ = ctx.conn.send(&reply::Reply::new(421, "4.3.0", "Service not available, closing connection").to_bytes());
+        return std::process::ExitCode::FAILURE;
+    }
+    let tls = ctx.tls.clone();
+    let mode = ctx.smtp_mode;
+    serve_conn(&ctx.cfg, &mut ctx.conn, tls, mode)
+}
+
 /// Serve one SMTP connection with the production backend. `tls_config` is
 /// `None` when no certificate is installed (STARTTLS not offered); the
 /// TLS session itself is logged by [`Conn`].

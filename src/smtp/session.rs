@@ -21,6 +21,7 @@ use super::reply::Reply;
 use super::transport::{Input, Line, Transport};
 use super::Settings;
 use crate::auth::{Account, AuthError};
+use crate::log::event;
 use crate::config::SmtpMode;
 use base64::Engine;
 use zeroize::Zeroize;
@@ -113,8 +114,9 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
         }
     }
 
-    fn peer_text(&self) -> String {
-        self.input.t.peer().map(|p| p.to_string()).unwrap_or_else(|| "local".into())
+    /// `[192.0.2.7]` for log lines.
+    fn host(&self) -> String {
+        crate::log::host(self.input.t.peer())
     }
 
     /// Serve until QUIT, EOF, timeout or a fatal limit.
@@ -135,18 +137,18 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
                     Flow::Continue
                 }
                 Line::Eof => {
-                    log::debug!("Disconnected host=[{}]", self.peer_text());
+                    event("Disconnected").raw("host", self.host()).debug();
                     return;
                 }
                 Line::Timeout => {
-                    log::info!("Timeout host=[{}]", self.peer_text());
+                    event("Timeout").raw("host", self.host()).info();
                     self.queue(Reply::timeout());
                     Flow::Close
                 }
             };
             if let Flow::Continue = flow {
                 if self.errors >= self.s.max_errors {
-                    log::info!("Too many errors host=[{}]", self.peer_text());
+                    event("Too many errors").raw("host", self.host()).info();
                     self.queue(Reply::too_many_errors());
                     let _ = self.flush();
                     return;
@@ -301,7 +303,7 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
                 Ok(())
             }
         } else {
-            log::info!("Refused relay host=[{}] to=<{}>", self.peer_text(), to);
+            event("Refused").raw("host", self.host()).field("to", format!("<{to}>")).raw("reason", "relaying denied").info();
             Err(Reply::relay_denied())
         };
         match reply {
@@ -338,12 +340,12 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    log::warn!("Lookup failed user={} error={e}", received::sanitize(&user));
+                    event("Lookup failed").field("user", &user).raw("error", &e).warn();
                     return Err(Reply::lookup_failed());
                 }
             }
         }
-        log::info!("Refused unknown user host=[{}] to=<{}>", self.peer_text(), to);
+        event("Refused").raw("host", self.host()).field("to", format!("<{to}>")).raw("reason", "user unknown").info();
         Err(Reply::user_unknown())
     }
 
@@ -439,14 +441,13 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
 
     fn refuse_message(&mut self, r: Reply, reason: &str, size: u64) {
         if let Some(tx) = self.tx.take() {
-            log::info!(
-                "Refused message host=[{}] from=<{}> to=<{}> size={} reason={}",
-                self.peer_text(),
-                tx.from.map(|m| m.to_string()).unwrap_or_default(),
-                tx.to.join(","),
-                size,
-                reason
-            );
+            event("Refused")
+                .raw("host", self.host())
+                .field("from", format!("<{}>", tx.from.map(|m| m.to_string()).unwrap_or_default()))
+                .field("to", format!("<{}>", tx.to.join(",")))
+                .raw("size", size)
+                .raw("reason", reason)
+                .info();
         }
         self.queue(r);
     }
@@ -500,19 +501,19 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
         let tls_text = tls.as_ref().map(|t| format!("{}/{}", t.version, t.cipher)).unwrap_or_else(|| "no".into());
         match self.backend.deliver(&d) {
             Ok(()) => {
-                log::info!(
-                    "Delivered from=<{}> to=<{}> size={} msgid={} tls={} id={}",
-                    sender,
-                    tx.to.join(","),
-                    size,
-                    msgid.as_deref().unwrap_or("-"),
-                    tls_text,
-                    id
-                );
+                event("Delivered")
+                    .raw("host", self.host())
+                    .field("from", format!("<{sender}>"))
+                    .field("to", format!("<{}>", tx.to.join(",")))
+                    .raw("size", size)
+                    .field("msgid", msgid.as_deref().unwrap_or("-"))
+                    .raw("tls", &tls_text)
+                    .raw("id", &id)
+                    .info();
                 self.queue(Reply::queued(&id));
             }
             Err(e) => {
-                log::error!("Delivery failed from=<{}> to=<{}> size={} id={} error={}", sender, tx.to.join(","), size, id, e);
+                event("Delivery failed").raw("host", self.host()).field("from", format!("<{sender}>")).field("to", format!("<{}>", tx.to.join(","))).raw("size", size).raw("id", &id).raw("error", &e).error();
                 self.queue(Reply::local_error());
             }
         }
@@ -535,7 +536,7 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
         }
         let dropped = self.input.discard_buffered();
         if dropped > 0 || self.input.t.has_buffered() {
-            log::info!("STARTTLS pipelined plaintext discarded host=[{}] bytes={}", self.peer_text(), dropped);
+            event("STARTTLS pipelined plaintext discarded").raw("host", self.host()).raw("bytes", dropped).info();
         }
         // The transport logs the TLS session or the handshake failure.
         if self.input.t.start_tls().is_err() {
@@ -634,16 +635,15 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
         let peer = self.input.t.peer();
         let result = self.backend.authenticate(&user, &password, peer);
         password.zeroize();
-        let shown = received::sanitize(&user);
         match result {
             Ok(acct) => {
-                log::info!("Login user={} host=[{}] mech={}", acct.user, self.peer_text(), mechanism);
+                event("Login").field("user", &acct.user).raw("host", self.host()).raw("mech", mechanism).info();
                 self.user = Some(acct.user);
                 self.queue(Reply::auth_ok());
                 Flow::Continue
             }
             Err(AuthError::Internal(e)) => {
-                log::warn!("Login failed user={} host=[{}] error={}", shown, self.peer_text(), e);
+                event("Login failed").field("user", &user).raw("host", self.host()).raw("error", &e).warn();
                 self.queue(Reply::auth_temp());
                 Flow::Continue
             }
@@ -652,7 +652,7 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
                     AuthError::Refused(r) => r,
                     _ => "bad credentials".into(),
                 };
-                log::info!("Login failed user={} host=[{}] reason={}", shown, self.peer_text(), why);
+                event("Login failed").field("user", &user).raw("host", self.host()).raw("reason", &why).info();
                 self.auth_failures += 1;
                 let _ = self.flush();
                 std::thread::sleep(self.s.login_delay);
