@@ -580,6 +580,10 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
                 Ok(r)
             }
             Ok(Line::TooLong) => Ok(None),
+            Ok(Line::Timeout) => {
+                self.queue(Reply::timeout());
+                Err(())
+            }
             _ => Err(()),
         }
     }
