@@ -132,7 +132,8 @@ fn run_as(
     use nix::unistd::{fork, ForkResult};
     use std::io::Read;
     let Some(become_user) = become_user else { return f() };
-    if !nix::unistd::geteuid().is_root() && !fork_always {
+    // root's own mail (postmaster) stays with root: drop_to refuses uid 0.
+    if (!nix::unistd::geteuid().is_root() || acct.uid == 0) && !fork_always {
         return f();
     }
     let (r, w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
@@ -324,7 +325,10 @@ impl Backend for SystemBackend<'_> {
         crate::auth::authenticate(self.cfg, user, password, peer)
     }
     fn deliver(&mut self, d: &Delivery<'_>) -> Result<(), String> {
-        let mut spool = MboxSpool { inbox: self.cfg.inbox.clone(), become_user: None, fork_always: false };
+        let mail_gid = nix::unistd::Group::from_name(&self.cfg.mail_group).ok().flatten().map(|g| g.gid.as_raw());
+        let become_user: BecomeUser =
+            Box::new(move |a| crate::auth::privilege::drop_to(a, mail_gid).map_err(|e| e.to_string()));
+        let mut spool = MboxSpool { inbox: self.cfg.inbox.clone(), become_user: Some(become_user), fork_always: false };
         let mut relay = CommandRelay { command: self.cfg.relay_command.clone().unwrap_or_default() };
         deliver_all(&mut spool, &mut relay, d)
     }

@@ -20,17 +20,17 @@ use super::received::{self, Trace};
 use super::reply::Reply;
 use super::transport::{Input, Line, Transport};
 use super::Settings;
-use crate::auth::{Account, AuthError};
+use crate::auth::Account;
 use crate::log::event;
 use crate::config::SmtpMode;
-use base64::Engine;
-use zeroize::Zeroize;
+use crate::auth::sasl::{Exchange, Mechanism, SaslError, Step};
+use zeroize::Zeroizing;
 
 /// Longest command line, CRLF excluded (RFC 5321 §4.5.3.1.4 allows 512;
 /// extensions may lengthen it, issue #6 caps at 1,000 with CRLF).
 pub const MAX_LINE: usize = 998;
-/// Longest AUTH continuation line (base64 of user + password).
-const MAX_AUTH_LINE: usize = 12 * 1024;
+/// Longest AUTH continuation line; auth::sasl refuses longer responses.
+const MAX_AUTH_LINE: usize = crate::auth::sasl::MAX_RESPONSE_LEN;
 
 /// An open mail transaction (after MAIL).
 struct Transaction {
@@ -568,95 +568,62 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
         None
     }
 
-    /// Ask for one SASL response (`334 challenge`); `None` when the client
-    /// cancelled (`*`), sent bad base64 or the connection ended.
-    fn sasl_response(&mut self, challenge: &str) -> Result<Option<Vec<u8>>, ()> {
-        self.queue(Reply::plain(334, vec![challenge.to_string()]));
-        self.flush().map_err(|_| ())?;
-        match self.input.read_line(MAX_AUTH_LINE) {
-            Ok(Line::Line(mut l)) => {
-                let r = decode_b64(&l);
-                l.zeroize();
-                Ok(r)
-            }
-            Ok(Line::TooLong) => Ok(None),
-            Ok(Line::Timeout) => {
-                self.queue(Reply::timeout());
-                Err(())
-            }
-            _ => Err(()),
-        }
-    }
-
-    /// AUTH PLAIN / LOGIN (RFC 4954, RFC 4616, draft-murchison-sasl-login).
+    /// AUTH PLAIN / LOGIN (RFC 4954; decoding in [`crate::auth::sasl`]).
     fn proceed_auth(&mut self, mechanism: &str, initial: Option<String>) -> Flow {
-        let creds = match mechanism {
-            "PLAIN" => {
-                let resp = match initial {
-                    Some(i) if i == "=" => Some(Vec::new()),
-                    Some(mut i) => {
-                        let r = decode_b64(i.as_bytes());
-                        i.zeroize();
-                        r
-                    }
-                    None => match self.sasl_response("") {
-                        Ok(r) => r,
-                        Err(()) => return Flow::Close,
-                    },
-                };
-                resp.and_then(|mut r| {
-                    let c = split_plain(&r);
-                    r.zeroize();
-                    c
-                })
-            }
-            "LOGIN" => {
-                let user = match initial {
-                    Some(i) => decode_b64(i.as_bytes()),
-                    None => match self.sasl_response("VXNlcm5hbWU6") {
-                        Ok(r) => r,
-                        Err(()) => return Flow::Close,
-                    },
-                };
-                match user.and_then(|u| String::from_utf8(u).ok()) {
-                    Some(u) => match self.sasl_response("UGFzc3dvcmQ6") {
-                        Ok(Some(p)) => Some((u, p)),
-                        Ok(None) => None,
-                        Err(()) => return Flow::Close,
-                    },
-                    None => None,
-                }
-            }
-            _ => {
-                self.queue(Reply::new(504, "5.5.4", "Unrecognized authentication type"));
-                return Flow::Continue;
-            }
-        };
-        let Some((user, mut password)) = creds else {
-            self.queue(Reply::auth_cancelled());
+        let Some(mech) = Mechanism::from_name(mechanism) else {
+            self.queue(Reply::new(504, "5.5.4", "Unrecognized authentication type"));
             return Flow::Continue;
         };
+        let initial = initial.map(|i| Zeroizing::new(i.into_bytes()));
+        let (mut exchange, mut step) = Exchange::start(mech, initial.as_deref().map(Vec::as_slice));
+        let creds = loop {
+            match step {
+                Step::Done(c) => break c,
+                Step::Failed(SaslError::Cancelled) => {
+                    self.queue(Reply::auth_cancelled());
+                    return Flow::Continue;
+                }
+                Step::Failed(e) => {
+                    // Display never holds client data (auth::sasl).
+                    self.queue(Reply::new(501, "5.5.2", e.to_string()));
+                    return Flow::Continue;
+                }
+                Step::Challenge(c) => {
+                    self.queue(Reply::plain(334, vec![c.to_string()]));
+                    if self.flush().is_err() {
+                        return Flow::Close;
+                    }
+                    step = match self.input.read_line(MAX_AUTH_LINE) {
+                        Ok(Line::Line(l)) => exchange.step(&Zeroizing::new(l)),
+                        Ok(Line::TooLong) => Step::Failed(SaslError::TooLong),
+                        Ok(Line::Timeout) => {
+                            self.queue(Reply::timeout());
+                            return Flow::Close;
+                        }
+                        _ => return Flow::Close,
+                    };
+                }
+            }
+        };
         let peer = self.input.t.peer();
-        let result = self.backend.authenticate(&user, &password, peer);
-        password.zeroize();
+        let result = self.backend.authenticate(&creds.user, &creds.password, peer);
+        let user = creds.user.clone();
+        drop(creds);
         match result {
             Ok(acct) => {
-                event("Login").field("user", &acct.user).raw("host", self.host()).raw("mech", mechanism).info();
+                event("Login").field("user", &acct.user).raw("host", self.host()).raw("mech", mech.name()).info();
                 self.user = Some(acct.user);
                 self.queue(Reply::auth_ok());
                 Flow::Continue
             }
-            Err(AuthError::Internal(e)) => {
+            Err(e) if e.is_temporary() => {
                 event("Login failed").field("user", &user).raw("host", self.host()).raw("error", &e).warn();
                 self.queue(Reply::auth_temp());
                 Flow::Continue
             }
             Err(e) => {
-                let why = match e {
-                    AuthError::Refused(r) => r,
-                    _ => "bad credentials".into(),
-                };
-                event("Login failed").field("user", &user).raw("host", self.host()).raw("reason", &why).info();
+                // Refused reads like a wrong password (auth::AuthError).
+                event("Login failed").field("user", &user).raw("host", self.host()).raw("reason", &e).info();
                 self.auth_failures += 1;
                 let _ = self.flush();
                 std::thread::sleep(self.s.login_delay);
@@ -671,42 +638,3 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
     }
 }
 
-fn decode_b64(l: &[u8]) -> Option<Vec<u8>> {
-    if l == b"*" {
-        return None;
-    }
-    base64::engine::general_purpose::STANDARD.decode(l).ok()
-}
-
-/// `[authzid] NUL authcid NUL passwd` (RFC 4616 §2); an authzid other than
-/// the user itself is refused (no proxy logins).
-fn split_plain(r: &[u8]) -> Option<(String, Vec<u8>)> {
-    let mut parts = r.splitn(3, |b| *b == 0);
-    let authz = parts.next()?;
-    let user = std::str::from_utf8(parts.next()?).ok()?.to_string();
-    let pass = parts.next()?.to_vec();
-    if user.is_empty() || (!authz.is_empty() && authz != user.as_bytes()) {
-        return None;
-    }
-    Some((user, pass))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    #[allow(clippy::type_complexity)]
-    fn plain_table() {
-        let cases: [(&[u8], Option<(&str, &[u8])>); 5] = [
-            (b"\0alice\0secret", Some(("alice", b"secret"))),
-            (b"alice\0alice\0se\0cret", Some(("alice", b"se\0cret"))),
-            (b"bob\0alice\0secret", None),
-            (b"\0\0secret", None),
-            (b"alice", None),
-        ];
-        for (i, want) in cases {
-            assert_eq!(split_plain(i), want.map(|(u, p)| (u.to_string(), p.to_vec())));
-        }
-    }
-}

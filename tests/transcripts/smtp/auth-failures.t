@@ -1,4 +1,5 @@
-# Failed logins: 535, cancel with "*", then 421 after max_auth_failures.
+# Failed logins: 535, cancel with "*", bad SASL data (501, not counted as
+# a login failure), then 421 after max_auth_failures.
 mode: submission
 plaintext_auth: yes
 users: alice
@@ -17,7 +18,9 @@ S: 334
 C: *
 S: 501 5.0.0 Authentication cancelled
 C: AUTH PLAIN !!!notbase64
-S: 501 5.0.0 Authentication cancelled
+S: 501 5.5.2 Invalid base64 data
+C: AUTH PLAIN Ym9iAGFsaWNlAHNlY3JldA==
+S: 501 5.5.2 Authorization identity not allowed
 C: AUTH PLAIN AGFsaWNlAHdyb25n
 S: 535 5.7.8 Authentication credentials invalid
 C: AUTH LOGIN bm9ib2R5
