@@ -6,8 +6,9 @@
 //! greeted (HELO/EHLO seen) ⊃ authenticated ⊃ transaction (MAIL seen) ⊃
 //! recipients ⊃ BDAT chunks. `check_*` functions decide whether a command
 //! may run now and return the refusal reply; `proceed_*` do the work
-//! (OpenSMTPD's split). Replies are queued and written when the client has
-//! nothing more pipelined, so a pipelined batch gets one write.
+//! (OpenSMTPD's split). Replies are queued and written when the reader is
+//! about to wait for the client (`transport::Input`), so a pipelined batch
+//! gets one write.
 //!
 //! Bounds: 1,000-byte command lines, 100 recipients, `max_size` for SIZE=
 //! and for the bytes actually sent, an error budget, the idle timeout (the
@@ -60,7 +61,6 @@ pub struct Session<'a, T: Transport, B: Backend> {
     input: Input<T>,
     backend: &'a mut B,
     s: &'a Settings,
-    out: Vec<u8>,
     helo: Option<String>,
     esmtp: bool,
     user: Option<String>,
@@ -75,7 +75,6 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
             input: Input::new(t),
             backend,
             s,
-            out: Vec::new(),
             helo: None,
             esmtp: false,
             user: None,
@@ -94,24 +93,11 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
         if r.is_client_error() {
             self.errors += 1;
         }
-        r.render(&mut self.out);
+        r.render(self.input.out());
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        if self.out.is_empty() {
-            return Ok(());
-        }
-        let out = std::mem::take(&mut self.out);
-        self.input.send(&out)
-    }
-
-    /// Send queued replies unless more pipelined input is already here.
-    fn flush_unless_pipelined(&mut self) -> std::io::Result<()> {
-        if self.input.has_buffered() {
-            Ok(())
-        } else {
-            self.flush()
-        }
+        self.input.flush()
     }
 
     /// `[192.0.2.7]` for log lines.
@@ -123,9 +109,6 @@ impl<'a, T: Transport, B: Backend> Session<'a, T, B> {
     pub fn run(&mut self) {
         self.queue(Reply::plain(220, vec![format!("{} ESMTP postern", self.s.hostname)]));
         loop {
-            if self.flush_unless_pipelined().is_err() {
-                return;
-            }
             let line = match self.input.read_line(MAX_LINE) {
                 Ok(l) => l,
                 Err(_) => return,

@@ -44,11 +44,15 @@ pub enum Line {
 
 const CHUNK: usize = 64 * 1024;
 
-/// A buffered reader over a [`Transport`].
+/// A buffered reader over a [`Transport`], holding the replies not yet
+/// sent: they go out in one write when the reader is about to wait for the
+/// client, so a pipelined batch gets one answer (RFC 2920 §3.2) and no
+/// reply is ever held back while the client waits for it.
 pub struct Input<T: Transport> {
     pub t: T,
     buf: Vec<u8>,
     pos: usize,
+    out: Vec<u8>,
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -64,12 +68,16 @@ enum Fill {
 
 impl<T: Transport> Input<T> {
     pub fn new(t: T) -> Input<T> {
-        Input { t, buf: Vec::new(), pos: 0 }
+        Input { t, buf: Vec::new(), pos: 0, out: Vec::new() }
     }
 
     fn fill(&mut self) -> io::Result<Fill> {
         if self.pos < self.buf.len() {
             return Ok(Fill::Data);
+        }
+        if !self.t.has_buffered() {
+            // About to wait for the client: everything owed goes out first.
+            self.flush()?;
         }
         self.buf.clear();
         self.pos = 0;
@@ -177,8 +185,18 @@ impl<T: Transport> Input<T> {
         .map(|r| if n == 0 { Ok(()) } else { r })
     }
 
-    pub fn send(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.t.send(buf)
+    /// Reply bytes to send before the next wait for input.
+    pub fn out(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    /// Send what is queued now, in one write.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let out = std::mem::take(&mut self.out);
+        self.t.send(&out)
     }
 }
 
