@@ -53,6 +53,8 @@ pub struct Appended {
     pub ino: u64,
     /// Whose file it is (the undo runs as this user too).
     pub owner: Option<Account>,
+    /// How our message begins in the file after its From_ line.
+    pub marker: Vec<u8>,
 }
 
 /// Where local copies go; the real one is [`MboxSpool`].
@@ -244,11 +246,18 @@ impl MboxSpool {
         Ok([len_before, after.len(), after.ino()])
     }
 
+    /// Cut the mailbox back to its length before our append, but only
+    /// when what follows that length is exactly our message: it starts with
+    /// a From_ line and our own Return-Path/Received lines (which hold the
+    /// unique queue id), and no other From_ line follows (mboxrd quotes
+    /// body lines, so one would be another writer's message). Anything else
+    /// and the copy stays: a duplicate, never a loss.
     fn undo_here(a: &Appended) -> Result<(), String> {
-        // TODO(store): do this under the store's locks (see report); until
-        // then, only when the file is exactly as our append left it.
+        // TODO(store): an undo under the store's own locks (see report).
+        use std::io::{Read, Seek, SeekFrom};
         use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-        let f = std::fs::OpenOptions::new()
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
             .write(true)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&a.path)
@@ -256,6 +265,15 @@ impl MboxSpool {
         let m = f.metadata().map_err(|e| e.to_string())?;
         if m.len() != a.len_after || (a.ino != 0 && m.ino() != a.ino) {
             return Err(format!("mailbox changed since append ({} != {})", m.len(), a.len_after));
+        }
+        let mut region = Vec::new();
+        f.seek(SeekFrom::Start(a.len_before)).map_err(|e| e.to_string())?;
+        (&mut f).take(a.len_after.saturating_sub(a.len_before)).read_to_end(&mut region).map_err(|e| e.to_string())?;
+        let ours = region.starts_with(b"From ")
+            && memchr::memchr(b'\n', &region).is_some_and(|nl| region[nl + 1..].starts_with(&a.marker))
+            && memchr::memmem::find(&region[1..], b"\nFrom ").is_none();
+        if !ours {
+            return Err("appended region is not exactly our message".into());
         }
         f.set_len(a.len_before).map_err(|e| e.to_string())?;
         f.sync_all().map_err(|e| e.to_string())
@@ -266,7 +284,10 @@ impl Spool for MboxSpool {
     fn append(&mut self, rcpt: &Account, d: &Delivery<'_>) -> Result<Appended, String> {
         let path = expand(&self.inbox, rcpt);
         let [len_before, len_after, ino] = run_as(rcpt, self.become_user.as_ref(), self.fork_always, || Self::append_here(&path, rcpt, d))?;
-        Ok(Appended { path, len_before, len_after, ino, owner: Some(rcpt.clone()) })
+        // Return-Path and the Received header up to its date: unique per message.
+        let end = memchr::memmem::find(d.message, b";\n\t").unwrap_or(0).min(4096);
+        let marker = d.message[..end].to_vec();
+        Ok(Appended { path, len_before, len_after, ino, owner: Some(rcpt.clone()), marker })
     }
 
     fn undo(&mut self, a: &Appended) -> Result<(), String> {
@@ -355,7 +376,7 @@ mod tests {
             }
             self.log.push(format!("append {}", rcpt.user));
             self.boxes.push((rcpt.user.clone(), 1));
-            Ok(Appended { path: PathBuf::from(&rcpt.user), len_before: 0, len_after: 1, ino: 0, owner: None })
+            Ok(Appended { path: PathBuf::from(&rcpt.user), len_before: 0, len_after: 1, ino: 0, owner: None, marker: Vec::new() })
         }
         fn undo(&mut self, a: &Appended) -> Result<(), String> {
             self.log.push(format!("undo {}", a.path.display()));
@@ -436,16 +457,40 @@ mod tests {
     }
 
     #[test]
-    fn spool_undo_only_when_unchanged() {
+    fn spool_undo_only_our_own_message() {
         let dir = std::env::temp_dir().join(format!("postern-undo-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("box");
-        std::fs::write(&p, b"old\nnew\n").unwrap();
-        let mut s = MboxSpool { inbox: String::new(), become_user: None, fork_always: false };
-        s.undo(&Appended { path: p.clone(), len_before: 4, len_after: 8, ino: 0, owner: None }).unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"old\n");
-        assert!(s.undo(&Appended { path: p.clone(), len_before: 0, len_after: 8, ino: 0, owner: None }).is_err());
-        assert_eq!(std::fs::read(&p).unwrap(), b"old\n");
+        let old = b"From a Thu Jan  1 00:00:00 1970\nSubject: old\n\nx\n\n".to_vec();
+        let ours = b"From s Thu Jan  1 00:00:00 1970\nReturn-Path: <s>\nReceived: id 1\n\n>From body\n\n".to_vec();
+        let other = b"From o Thu Jan  1 00:00:00 1970\nSubject: other\n\n".to_vec();
+        let undo = |content: &[u8], before: usize, marker: &[u8]| {
+            std::fs::write(&p, content).unwrap();
+            let a = Appended {
+                path: p.clone(),
+                len_before: before as u64,
+                len_after: content.len() as u64,
+                ino: 0,
+                owner: None,
+                marker: marker.to_vec(),
+            };
+            let r = MboxSpool::undo_here(&a);
+            (r.is_ok(), std::fs::read(&p).unwrap())
+        };
+        // (file, length before our append, marker) → undone?
+        let cases: Vec<(Vec<u8>, usize, &[u8], bool)> = vec![
+            ([old.clone(), ours.clone()].concat(), old.len(), b"Return-Path: <s>\nReceived: id 1", true),
+            // another writer appended between our stat and the store's lock
+            ([old.clone(), other.clone(), ours.clone()].concat(), old.len(), b"Return-Path: <s>\nReceived: id 1", false),
+            // ... or after our append, before our second stat
+            ([old.clone(), ours.clone(), other.clone()].concat(), old.len(), b"Return-Path: <s>\nReceived: id 1", false),
+            ([old.clone(), ours.clone()].concat(), old.len(), b"Return-Path: <s>\nReceived: id 2", false),
+        ];
+        for (content, before, marker, undone) in cases {
+            let (ok, after) = undo(&content, before, marker);
+            assert_eq!(ok, undone);
+            assert_eq!(after, if undone { content[..before].to_vec() } else { content.clone() });
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 
