@@ -12,13 +12,17 @@
 //! - [`data`]      — DATA body decoder: dot-unstuffing, bare CR/LF refusal, size bound
 //! - [`reply`]     — every reply code and text, enhanced status codes
 //! - [`session`]   — the state machine: check/proceed per command
+//! - `message`     — DATA and BDAT, trace headers, delivery before the reply
+//! - `auth`        — AUTH PLAIN/LOGIN in submission mode
 //! - [`transport`] — what the session needs from a connection; buffered input
 //! - [`received`]  — Return-Path, Received, Message-ID, Date headers
 //! - [`deliver`]   — mbox delivery with rollback, relay command, the [`deliver::Backend`] seam
 
+mod auth;
 pub mod command;
 pub mod data;
 pub mod deliver;
+mod message;
 pub mod received;
 pub mod reply;
 pub mod session;
