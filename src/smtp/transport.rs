@@ -204,20 +204,23 @@ impl<T: Transport> Input<T> {
 mod tests {
     use super::*;
 
-    /// Bytes delivered in fixed-size reads.
+    /// Bytes delivered in fixed-size reads; `log` records reads and sends.
     struct Chunks {
         data: Vec<u8>,
         pos: usize,
         chunk: usize,
+        log: Vec<String>,
     }
     impl Transport for Chunks {
         fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             let n = self.chunk.min(buf.len()).min(self.data.len() - self.pos);
             buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
             self.pos += n;
+            self.log.push(format!("read {n}"));
             Ok(n)
         }
-        fn send(&mut self, _: &[u8]) -> io::Result<()> {
+        fn send(&mut self, b: &[u8]) -> io::Result<()> {
+            self.log.push(format!("send {}", String::from_utf8_lossy(b)));
             Ok(())
         }
         fn has_buffered(&self) -> bool {
@@ -249,7 +252,7 @@ mod tests {
             Line::Eof,
         ];
         for chunk in [1, 2, 3, 5, 64] {
-            let mut i = Input::new(Chunks { data: input.to_vec(), pos: 0, chunk });
+            let mut i = Input::new(Chunks { data: input.to_vec(), pos: 0, chunk, log: vec![] });
             let got: Vec<Line> = (0..want.len()).map(|_| i.read_line(8).unwrap()).collect();
             assert_eq!(got, want, "chunk {chunk}");
         }
@@ -258,7 +261,7 @@ mod tests {
     #[test]
     fn exact_reads() {
         for chunk in [1, 4, 100] {
-            let mut i = Input::new(Chunks { data: b"abcdefNOOP\r\n".to_vec(), pos: 0, chunk });
+            let mut i = Input::new(Chunks { data: b"abcdefNOOP\r\n".to_vec(), pos: 0, chunk, log: vec![] });
             let mut out = Vec::new();
             i.read_exact(6, &mut out, true).unwrap().unwrap();
             assert_eq!(out, b"abcdef");
@@ -266,5 +269,18 @@ mod tests {
             assert_eq!(i.read_line(100).unwrap(), Line::Line(b"NOOP".to_vec()));
             assert_eq!(i.read_exact(3, &mut out, true).unwrap(), Err(Line::Eof));
         }
+    }
+
+    #[test]
+    fn replies_go_out_before_waiting_not_before() {
+        // Two pipelined lines in one read: both replies leave in one send,
+        // and before the reader waits again.
+        let mut i = Input::new(Chunks { data: b"A\r\nB\r\nC\r\n".to_vec(), pos: 0, chunk: 6, log: vec![] });
+        for want in [&b"A"[..], b"B", b"C"] {
+            assert_eq!(i.read_line(10).unwrap(), Line::Line(want.to_vec()));
+            i.out().extend_from_slice(want);
+        }
+        assert_eq!(i.read_line(10).unwrap(), Line::Eof);
+        assert_eq!(i.t.log, ["read 6", "send AB", "read 3", "send C", "read 0"]);
     }
 }
