@@ -151,10 +151,11 @@ impl DataDecoder {
 
     /// The decoded body (LF line ends) and how it turned out.
     pub fn finish(self) -> (Vec<u8>, Outcome) {
-        let outcome = if self.too_big {
-            Outcome::TooBig
-        } else if self.bare {
+        // A bare line end is the more specific refusal; its size is moot.
+        let outcome = if self.bare {
             Outcome::BareNewline
+        } else if self.too_big {
+            Outcome::TooBig
         } else {
             Outcome::Ok
         };
@@ -242,6 +243,63 @@ mod tests {
             let mut v = i.to_vec();
             crlf_to_lf(&mut v);
             assert_eq!(v, o);
+        }
+    }
+
+    /// Straightforward reference: the end is the first CRLF "." CRLF (the
+    /// DATA line's CRLF counts as the one before a leading dot); the body
+    /// is refused if any CR or LF in it is not part of a CRLF.
+    fn reference(input: &[u8], max: u64) -> (usize, bool, Vec<u8>, Outcome) {
+        let mut v = b"\r\n".to_vec();
+        v.extend_from_slice(input);
+        let Some(end) = memchr::memmem::find(&v, b"\r\n.\r\n") else {
+            return (input.len(), false, vec![], Outcome::Ok);
+        };
+        let body = &v[2..end + 2]; // lines with their CRLF
+        let consumed = end + 5 - 2;
+        let bare = body.iter().enumerate().any(|(i, &b)| {
+            (b == b'\r' && body.get(i + 1) != Some(&b'\n')) || (b == b'\n' && (i == 0 || body[i - 1] != b'\r'))
+        });
+        let mut out = Vec::new();
+        let mut size = 0u64;
+        for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let line = line.strip_prefix(b".").unwrap_or(line);
+            size += line.len() as u64 + 2;
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+        if bare {
+            (consumed, true, vec![], Outcome::BareNewline)
+        } else if size > max {
+            (consumed, true, vec![], Outcome::TooBig)
+        } else {
+            (consumed, true, out, Outcome::Ok)
+        }
+    }
+
+    #[test]
+    fn agrees_with_reference_on_random_input() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let input: Vec<u8> = (0..len).map(|_| b"\r\n.a"[(next() % 4) as usize]).collect();
+            let max = next() % 16;
+            let want = reference(&input, max);
+            let chunk = 1 + (next() % 5) as usize;
+            let got = run(&input, max, chunk);
+            // An unterminated body's partial decode is not compared.
+            if want.1 {
+                assert_eq!(got, want, "{:?} max {max}", String::from_utf8_lossy(&input));
+            } else {
+                assert_eq!((got.0, got.1), (want.0, want.1), "{:?}", String::from_utf8_lossy(&input));
+            }
         }
     }
 }
