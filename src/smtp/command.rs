@@ -442,4 +442,25 @@ mod tests {
         let long = format!("RCPT TO:<a@{}>", "b.".repeat(130) + "c");
         assert_eq!(parse_command(long.as_bytes()), Err(ParseError::BadRecipient));
     }
+
+    #[test]
+    fn random_lines_never_panic() {
+        let atoms: [&str; 24] = [
+            "MAIL", "RCPT", "FROM:", "TO:", "BDAT", "AUTH", "EHLO", "<", ">", "@", "\"", "\\", " ", ":", "=", ".", "[",
+            "]", "IPv6:", "SIZE=", "ü", "\u{10348}", "a", "9",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..50_000 {
+            let mut line = String::new();
+            for _ in 0..(x % 12) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                line.push_str(atoms[(x % atoms.len() as u64) as usize]);
+            }
+            x = x.wrapping_add(0x632b_e59b_d9b4_e019);
+            let _ = parse_command(line.as_bytes());
+            let _ = parse_path(&line);
+        }
+    }
 }
