@@ -18,7 +18,8 @@ pub struct Address {
     pub adl: Option<Vec<u8>>,
     /// Local part; for a group start, the group name; `None` for group end.
     pub mailbox: Option<Vec<u8>>,
-    /// Domain; `None` for group markers and for addresses without one.
+    /// Domain; `None` only for group markers; empty when the address has
+    /// no domain (an IMAP host of NIL would mean a group marker).
     pub host: Option<Vec<u8>>,
 }
 
@@ -199,7 +200,7 @@ impl Parser {
         }
         let local = self.phrase();
         let mailbox = join_local(&local);
-        let mut host = None;
+        let mut host = Some(Vec::new());
         if self.special() == Some(b'@') {
             self.pos += 1;
             host = Some(self.domain());
@@ -274,7 +275,7 @@ impl Parser {
                         name: self.last_comment.take(),
                         adl: None,
                         mailbox: Some(join_local(&words)),
-                        host: None,
+                        host: Some(Vec::new()),
                     });
                 }
             }
@@ -364,7 +365,8 @@ mod tests {
                 a(None, None, Some("e"), Some("f")),
             ]),
             ("\"quoted local\"@x", vec![a(None, None, Some("quoted local"), Some("x"))]),
-            ("user", vec![a(None, None, Some("user"), None)]),
+            ("user", vec![a(None, None, Some("user"), Some(""))]),
+            ("<>", vec![a(None, None, Some(""), Some(""))]),
             ("=?utf-8?q?J=C3=B6rg?= <j@x>", vec![a(Some("=?utf-8?q?J=C3=B6rg?="), None, Some("j"), Some("x"))]),
             ("a@[127.0.0.1]", vec![a(None, None, Some("a"), Some("[127.0.0.1]"))]),
             ("a @ b . c", vec![a(None, None, Some("a"), Some("b.c"))]),
