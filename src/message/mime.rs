@@ -488,7 +488,9 @@ pub fn find_part<'p>(root: &'p Part, path: &[u32]) -> Option<&'p Part> {
 /// The bytes of `BODY[path.text]` of `msg` (whose tree is `root`), or
 /// `None` when the section does not exist (part number out of range,
 /// `MIME` without a part, `HEADER`/`TEXT` on a part that is not
-/// message/rfc822). `HEADER.FIELDS` is the only case that allocates.
+/// message/rfc822); Dovecot answers those with an empty string (`{0}`),
+/// which is what imapd should send. `HEADER.FIELDS` is the only case that
+/// allocates.
 pub fn section<'m>(msg: &'m [u8], root: &Part, path: &[u32], text: &SectionText) -> Option<Cow<'m, [u8]>> {
     let part = find_part(root, path)?;
     let slice = |a: usize, b: usize| msg.get(a..b).map(Cow::Borrowed);
