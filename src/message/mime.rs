@@ -106,7 +106,8 @@ pub struct Part {
     /// belongs to the boundary, RFC 2046 §5.1.1).
     pub end: usize,
     pub content_type: ContentType,
-    /// Number of LF bytes in the body (IMAP body-fld-lines).
+    /// Number of LF bytes in the body (IMAP body-fld-lines); counted for
+    /// text/* and message/* parts only, 0 for the others.
     pub body_lines: usize,
     pub body: Body,
 }
@@ -354,7 +355,13 @@ fn parse_entity(msg: &[u8], start: usize, end: usize, default: &ContentType, dep
     } else {
         Body::Leaf
     };
-    Part { header_start: start, body_start, end, content_type, body_lines: count_lines(&msg[body_start..end]), body }
+    // Lines are only reported for text and message parts; skipping the
+    // count elsewhere keeps big attachments and nested multiparts from
+    // being scanned once more per level.
+    let needs_lines = !matches!(body, Body::Multipart(_))
+        && (content_type.kind == "text" || content_type.kind == "message");
+    let body_lines = if needs_lines { count_lines(&msg[body_start..end]) } else { 0 };
+    Part { header_start: start, body_start, end, content_type, body_lines, body }
 }
 
 fn is_identity_encoding(hdr: &[u8]) -> bool {

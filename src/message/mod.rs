@@ -236,3 +236,80 @@ mod robustness {
         }
     }
 }
+
+/// Timing on a real mbox (not run by default): `POSTERN_BENCH_MBOX=/path
+/// POSTERN_BENCH_WORD=word cargo test --release --lib message::bench --
+/// --ignored --nocapture`. Splits on `\nFrom ` lines, which is close
+/// enough for timing the parser and search.
+#[cfg(test)]
+mod bench {
+    use std::time::Instant;
+
+    use super::bodystructure::BodyStructure;
+    use super::envelope::Envelope;
+    use super::search::{Needle, Scope, Scratch};
+    use super::{header, mime};
+
+    #[test]
+    #[ignore]
+    fn bench_mbox() {
+        let Some(path) = std::env::var_os("POSTERN_BENCH_MBOX") else { return };
+        let word = std::env::var("POSTERN_BENCH_WORD").unwrap_or_else(|_| "zqx007919vorn".into());
+        let data = std::fs::read(path).expect("read mbox");
+        let mut starts: Vec<usize> = memchr::memmem::find_iter(&data, b"\nFrom ").map(|i| i + 1).collect();
+        starts.insert(0, 0);
+        let msgs: Vec<&[u8]> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let e = starts.get(i + 1).copied().unwrap_or(data.len());
+                let m = &data[s..e];
+                let body = memchr::memchr(b'\n', m).map_or(m.len(), |n| n + 1);
+                &m[body..]
+            })
+            .collect();
+        let t = Instant::now();
+        let envs: usize = msgs.iter().map(|m| Envelope::from_header(header::split(m).0).to_imap().len()).sum();
+        println!("{} messages; ENVELOPE all: {:?} ({envs} bytes)", msgs.len(), t.elapsed());
+        let t = Instant::now();
+        let bss: usize = msgs.iter().map(|m| BodyStructure::of_message(m).to_imap(true).len()).sum();
+        println!("BODYSTRUCTURE all: {:?} ({bss} bytes)", t.elapsed());
+        let t = Instant::now();
+        let needle = Needle::new(&word);
+        let mut scratch = Scratch::default();
+        let hits: Vec<usize> = msgs
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| needle.in_message(m, &mime::parse(m), Scope::Body, &mut scratch))
+            .map(|(i, _)| i + 1)
+            .collect();
+        println!("SEARCH BODY {word}: {:?} hits {hits:?}", t.elapsed());
+        // POSTERN_DUMP=file: one line per message with ENVELOPE and
+        // BODYSTRUCTURE of the CRLF form, for comparison with Dovecot.
+        if let Some(dump) = std::env::var_os("POSTERN_DUMP") {
+            let mut out = Vec::new();
+            for (i, m) in msgs.iter().enumerate() {
+                let mut crlf = Vec::with_capacity(m.len() + m.len() / 50);
+                for line in m.split_inclusive(|&b| b == b'\n') {
+                    match line.strip_suffix(b"\n") {
+                        Some(l) => {
+                            crlf.extend_from_slice(l.strip_suffix(b"\r").unwrap_or(l));
+                            crlf.extend_from_slice(b"\r\n");
+                        }
+                        None => crlf.extend_from_slice(line),
+                    }
+                }
+                // The mbox separator's blank line is not part of the message.
+                if crlf.ends_with(b"\r\n\r\n") {
+                    crlf.truncate(crlf.len() - 2);
+                }
+                out.extend_from_slice(format!("{} ", i + 1).as_bytes());
+                out.extend(Envelope::from_header(header::split(&crlf).0).to_imap());
+                out.push(b' ');
+                out.extend(BodyStructure::of_message(&crlf).to_imap(true));
+                out.push(b'\n');
+            }
+            std::fs::write(dump, out).expect("write dump");
+        }
+    }
+}
