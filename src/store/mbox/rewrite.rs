@@ -1,0 +1,343 @@
+//! Write-back of flags and expunges, safe against kill -9, power loss and
+//! a full disk at any moment. Always called with both locks held and the
+//! index just refreshed (`Mailbox::refresh_locked`).
+//!
+//! # Flag-only changes: in place, same length
+//! A message whose metadata lines (`Status`, `X-Status`, `X-Keywords`,
+//! `X-UID`, and `X-IMAPbase` in the first message) form one contiguous run
+//! gets that run re-rendered to exactly the same length: `X-Keywords:` is
+//! padded with spaces when written, and the padding absorbs the change. The
+//! bytes are `pwrite`n, then `fdatasync`. No byte outside header lines
+//! changes and no line end moves, so a torn write can at worst mix old and
+//! new flag letters of that one message: the file still parses and every
+//! message is intact. The mtime is then bumped (at least 1 ns) so other
+//! processes see a change even within one clock tick.
+//!
+//! # Structural changes: new file + rename
+//! Expunge, header growth, and materializing implicit UIDs write the whole
+//! mailbox to `.<name>.postern.<pid>.tmp` in the same directory (kept
+//! messages byte for byte, metadata re-rendered with padding, X-IMAPbase in
+//! the first message, bytes before the first From_ copied unchanged), then
+//! `fsync` it, give it the original mode and owner, `rename` it over the
+//! mailbox and `fsync` the directory. Until the rename the old file is
+//! untouched; the rename is atomic; the new file is on disk before it.
+//! A failed write (ENOSPC, EFBIG from RLIMIT_FSIZE) removes the temp file
+//! and leaves the mailbox as it was. Others notice the new inode in `sync`
+//! (or after taking the lock) and rescan, mapping messages by UID.
+//! A mailbox left with no messages keeps its UIDVALIDITY/UIDNEXT in UW's
+//! pseudo-message.
+//!
+//! Needs write access to the directory (the spool: via `mail_group`, like
+//! the dot-lock). Stale temp files of killed processes are removed the next
+//! time a rewrite runs under the lock. Disk space: one copy of the mailbox.
+
+use super::headers::{self, Render, PAD};
+use super::{io_error, Loc, Mailbox, Stamp};
+use crate::store::StoreError;
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// A server must get EFBIG from a write over RLIMIT_FSIZE, not die of
+/// SIGXFSZ in the middle of it.
+pub(crate) fn ignore_sigxfsz() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    });
+}
+
+/// Rewrite dirty messages' metadata in place. Ok(false): some change does
+/// not fit; the caller does a full rewrite instead.
+pub(crate) fn write_flags_in_place(mb: &mut Mailbox) -> Result<bool, StoreError> {
+    let mut writes: Vec<(u64, Vec<u8>)> = Vec::new();
+    for (m, l) in mb.msgs.iter().zip(&mb.locs) {
+        if !l.dirty || l.gone {
+            continue;
+        }
+        let (s, e) = match l.region {
+            Some(r) => r,
+            None => return Ok(false),
+        };
+        let r = Render {
+            flags: m.flags,
+            old: true,
+            keywords: m.keywords.iter().filter_map(|&k| mb.keywords.get(usize::from(k))).map(String::as_str).collect(),
+            uid: if l.explicit_uid { Some(m.uid) } else { None },
+            base: if l.region_has_base { Some((mb.uid_validity, mb.uid_next, &mb.keywords[..])) } else { None },
+        };
+        match r.lines(0, Some((e - s) as usize)) {
+            Some(b) => writes.push((s, b)),
+            None => return Ok(false),
+        }
+    }
+    let before = mb.file.metadata().map_err(|e| io_error("fstat", &mb.path, e))?;
+    for (off, b) in &writes {
+        mb.file.write_all_at(b, *off).map_err(|e| io_error("write", &mb.path, e))?;
+    }
+    mb.file.sync_data().map_err(|e| io_error("fsync", &mb.path, e))?;
+    bump_mtime(&mb.file, &before);
+    for l in &mut mb.locs {
+        l.dirty = false;
+    }
+    let st = mb.file.metadata().map_err(|e| io_error("fstat", &mb.path, e))?;
+    mb.stamp = Stamp::of(&st);
+    Ok(true)
+}
+
+/// Make the mtime differ from `before` even within one clock tick.
+fn bump_mtime(f: &File, before: &fs::Metadata) {
+    use std::os::unix::io::AsRawFd;
+    let now = f.metadata().ok();
+    let same = now.as_ref().is_some_and(|n| n.mtime() == before.mtime() && n.mtime_nsec() == before.mtime_nsec());
+    let mut ts = [libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT }, libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW }];
+    if same {
+        let mut ns = before.mtime_nsec() + 1;
+        let mut s = before.mtime();
+        if ns >= 1_000_000_000 {
+            ns = 0;
+            s += 1;
+        }
+        ts[1] = libc::timespec { tv_sec: s as libc::time_t, tv_nsec: ns as _ };
+    }
+    unsafe {
+        libc::futimens(f.as_raw_fd(), ts.as_ptr());
+    }
+}
+
+/// Buffered sequential writer that tracks the output offset.
+struct Out {
+    file: File,
+    buf: Vec<u8>,
+    pos: u64,
+}
+
+impl Out {
+    fn put(&mut self, b: &[u8]) -> io::Result<()> {
+        if self.buf.len() + b.len() > (1 << 20) {
+            self.flush()?;
+        }
+        if b.len() >= (1 << 20) {
+            self.file.write_all(b)?;
+        } else {
+            self.buf.extend_from_slice(b);
+        }
+        self.pos += b.len() as u64;
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+    /// Copy `[start, end)` of `src`.
+    fn copy(&mut self, src: &File, start: u64, end: u64, tmp: &mut Vec<u8>) -> io::Result<()> {
+        let mut at = start;
+        while at < end {
+            let n = ((end - at) as usize).min(1 << 20);
+            tmp.resize(n, 0);
+            src.read_exact_at(&mut tmp[..n], at)?;
+            self.put(&tmp[..n])?;
+            at += n as u64;
+        }
+        Ok(())
+    }
+}
+
+fn temp_path(path: &Path, pid: u32) -> PathBuf {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut n = std::ffi::OsString::from(".");
+    n.push(path.file_name().unwrap_or_default());
+    n.push(format!(".postern.{pid}.tmp"));
+    dir.join(n)
+}
+
+/// Remove temp files left by killed processes (we hold the lock, so no
+/// live writer of this mailbox owns one unless its pid is alive).
+fn remove_stale_temps(path: &Path) {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut prefix = String::from(".");
+    prefix.push_str(&path.file_name().unwrap_or_default().to_string_lossy());
+    prefix.push_str(".postern.");
+    let rd = match fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(_) => return,
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(rest) = name.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp")) {
+            if let Ok(pid) = rest.parse::<i32>() {
+                let dead = unsafe { libc::kill(pid, 0) } == -1
+                    && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+                if dead || pid as u32 == std::process::id() {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+}
+
+/// Write every message in the file except UIDs in `drop` to a new file and
+/// rename it into place (see module doc). Updates the locations of the
+/// kept messages; the caller removes the dropped ones from its view.
+pub(crate) fn rewrite(mb: &mut Mailbox, drop: &HashSet<u32>) -> Result<(), StoreError> {
+    ignore_sigxfsz();
+    remove_stale_temps(&mb.path);
+    let tmp = temp_path(&mb.path, std::process::id());
+    let orig = mb.file.metadata().map_err(|e| io_error("fstat", &mb.path, e))?;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)
+        .map_err(|e| io_error("create", &tmp, e))?;
+    match write_all(mb, drop, file, &orig) {
+        Ok((file, newlocs)) => {
+            if let Err(e) = fs::rename(&tmp, &mb.path) {
+                let _ = fs::remove_file(&tmp);
+                return Err(io_error("rename", &mb.path, e));
+            }
+            if let Some(dir) = mb.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if let Ok(d) = File::open(dir) {
+                    let _ = d.sync_all();
+                }
+            }
+            let st = file.metadata().map_err(|e| io_error("fstat", &mb.path, e))?;
+            mb.file = file;
+            mb.stamp = Stamp::of(&st);
+            mb.preamble_end = newlocs.0;
+            for (uid, loc) in newlocs.1 {
+                if let Some(i) = mb.msgs.iter().position(|m| m.uid == uid) {
+                    mb.locs[i] = loc;
+                } else if let Some(u) = mb.unreported.iter_mut().find(|(m, _)| m.uid == uid) {
+                    u.1 = loc;
+                }
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(io_error("write", &tmp, e))
+        }
+    }
+}
+
+type NewLocs = (u64, Vec<(u32, Loc)>);
+
+fn write_all(mb: &Mailbox, drop: &HashSet<u32>, file: File, orig: &fs::Metadata) -> io::Result<(File, NewLocs)> {
+    let mut items: Vec<(&super::Message, &Loc)> = mb
+        .msgs
+        .iter()
+        .zip(&mb.locs)
+        .filter(|(m, l)| !l.gone && !drop.contains(&m.uid))
+        .chain(mb.unreported.iter().map(|(m, l)| (m, l)).filter(|(m, _)| !drop.contains(&m.uid)))
+        .collect();
+    items.sort_by_key(|(_, l)| l.from_start);
+    let mut out = Out { file, buf: Vec::with_capacity(1 << 20), pos: 0 };
+    let mut tmp = Vec::new();
+    out.copy(&mb.file, 0, mb.preamble_end, &mut tmp)?;
+    let preamble_end = out.pos;
+    let mut locs = Vec::with_capacity(items.len());
+    if items.is_empty() && mb.uid_next > 1 {
+        write_pseudo(&mut out, mb)?;
+    }
+    for (n, (m, l)) in items.iter().enumerate() {
+        let from_start = out.pos;
+        out.copy(&mb.file, l.from_start, l.hdr_start, &mut tmp)?;
+        let hdr_start = out.pos;
+        let mut hdr = vec![0u8; (l.body_start - l.hdr_start) as usize];
+        mb.file.read_exact_at(&mut hdr, l.hdr_start)?;
+        let mut blank: &[u8] = b"";
+        let mut hidden = false;
+        for line in hdr.split_inclusive(|&c| c == b'\n') {
+            if line == b"\n" || line == b"\r\n" {
+                blank = line;
+                break;
+            }
+            let cont = matches!(line.first(), Some(b' ') | Some(b'\t'));
+            if !cont {
+                hidden = headers::hidden_field(line).is_some();
+            }
+            if !hidden {
+                out.put(line)?;
+            }
+        }
+        if !hdr.is_empty() && hdr.last() != Some(&b'\n') {
+            out.put(b"\n")?;
+        }
+        let r = Render {
+            flags: m.flags,
+            old: true,
+            keywords: m.keywords.iter().filter_map(|&k| mb.keywords.get(usize::from(k))).map(String::as_str).collect(),
+            uid: Some(m.uid),
+            base: if n == 0 { Some((mb.uid_validity, mb.uid_next, &mb.keywords[..])) } else { None },
+        };
+        let region_start = out.pos;
+        let lines = r.lines(PAD, None).unwrap_or_default();
+        out.put(&lines)?;
+        let region = (region_start, out.pos);
+        out.put(blank)?;
+        let body_start = out.pos;
+        out.copy(&mb.file, l.body_start, l.end, &mut tmp)?;
+        let end = out.pos;
+        // Separator; a last line without LF gets one first.
+        let mut last = [0u8; 1];
+        let ends_lf = if l.end > l.body_start {
+            mb.file.read_exact_at(&mut last, l.end - 1)?;
+            last[0] == b'\n'
+        } else {
+            !blank.is_empty() || l.body_start == l.hdr_start
+        };
+        out.put(if ends_lf { b"\n" } else { b"\n\n" })?;
+        let end = if ends_lf { end } else { end + 1 };
+        locs.push((
+            m.uid,
+            Loc {
+                from_start,
+                hdr_start,
+                body_start,
+                end,
+                region: Some(region),
+                region_has_base: n == 0,
+                explicit_uid: true,
+                dirty: false,
+                gone: false,
+            },
+        ));
+    }
+    out.flush()?;
+    let f = out.file;
+    f.sync_all()?;
+    let _ = std::os::unix::fs::fchown(&f, Some(orig.uid()), Some(orig.gid()));
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(orig.mode() & 0o7777))?;
+    f.sync_all()?;
+    Ok((f, (preamble_end, locs)))
+}
+
+/// UW's pseudo-message, holding UIDVALIDITY/UIDNEXT of an empty mailbox.
+fn write_pseudo(out: &mut Out, mb: &Mailbox) -> io::Result<()> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let mut s = format!(
+        "From MAILER-DAEMON {}\nFrom: Mail System Internal Data <MAILER-DAEMON@localhost>\n\
+         Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nMessage-ID: <{now}@localhost>\n\
+         X-IMAP: {} {:010}",
+        super::scan::format_ctime(now),
+        mb.uid_validity,
+        mb.uid_next
+    );
+    for k in &mb.keywords {
+        s.push(' ');
+        s.push_str(k);
+    }
+    s.push_str(
+        "\nStatus: RO\n\nThis text is part of the internal format of your mail folder, and is not\n\
+         a real message.  It is created automatically by the mail system software.\n\
+         If deleted, important folder data will be lost, and it will be re-created\n\
+         with the data reset to initial values.\n\n",
+    );
+    out.put(s.as_bytes())
+}
