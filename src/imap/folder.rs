@@ -142,17 +142,7 @@ impl Folders {
         if std::fs::symlink_metadata(&path).is_ok() {
             return Err(StoreError::new(ErrorKind::Exists, format!("{} exists", path.display())));
         }
-        if let Some(parent) = path.parent() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)
-                .map_err(|e| io_err("mkdir", parent, e))?;
-            // A level that is a file cannot hold children.
-            if !parent.is_dir() {
-                return Err(StoreError::new(ErrorKind::BadName, format!("{} is not a directory", parent.display())));
-            }
-        }
+        self.make_parent(&path)?;
         if dir {
             std::fs::DirBuilder::new().mode(0o700).create(&path).map_err(|e| io_err("mkdir", &path, e))?;
         } else {
@@ -199,13 +189,21 @@ impl Folders {
     }
 
     /// Creates the levels above `path` (for RENAME and INBOX moves).
+    /// A level that is an mbox file cannot hold children: `BadName`.
     pub(crate) fn make_parent(&self, path: &Path) -> Result<(), StoreError> {
         if let Some(parent) = path.parent() {
+            let not_dir = || StoreError::new(ErrorKind::BadName, format!("{} is not a directory", parent.display()));
+            if parent.ancestors().any(|a| a.starts_with(&self.root) && a.exists() && !a.is_dir()) {
+                return Err(not_dir());
+            }
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
                 .create(parent)
                 .map_err(|e| io_err("mkdir", parent, e))?;
+            if !parent.is_dir() {
+                return Err(not_dir());
+            }
         }
         Ok(())
     }
@@ -322,7 +320,7 @@ pub(crate) fn encode(name: &str) -> Vec<u8> {
 /// pattern can make it exponential. `INBOX` matches case-insensitively.
 pub(crate) fn matches(pattern: &[u8], name: &[u8]) -> bool {
     let inbox_fold = |n: &[u8]| -> Vec<u8> {
-        if n.len() >= 5 && n[..5].eq_ignore_ascii_case(b"INBOX") && (n.len() == 5 || n[5] == b'/') {
+        if n.len() >= 5 && n[..5].eq_ignore_ascii_case(b"INBOX") && (n.len() == 5 || matches!(n[5], b'/' | b'*' | b'%')) {
             let mut v = b"INBOX".to_vec();
             v.extend_from_slice(&n[5..]);
             v

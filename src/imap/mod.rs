@@ -19,6 +19,9 @@ pub mod utf7;
 pub mod view;
 pub mod wire;
 
+#[cfg(test)]
+mod tests;
+
 use crate::server::Context;
 use session::Session;
 use std::process::ExitCode;
@@ -73,4 +76,19 @@ fn preauth(s: &mut Session<'_>) -> Result<(), &'static str> {
     let caps = s.capabilities();
     s.out.untagged(Status::Preauth, Some(Code::Capability(&caps)), &format!("Logged in as {user}"));
     Ok(())
+}
+
+/// Tests: [`serve`] as an already authenticated user (`* PREAUTH`), with
+/// no password check and no privilege drop.
+#[cfg(test)]
+pub(crate) fn serve_preauth(ctx: &mut Context, account: crate::auth::Account, folders: folder::Folders) -> ExitCode {
+    let mut s = Session::new(ctx);
+    let user = account.user.clone();
+    s.preset_user(account, folders);
+    let caps = s.capabilities();
+    s.out.untagged(Status::Preauth, Some(Code::Capability(&caps)), &format!("Logged in as {user}"));
+    if s.flush().is_err() {
+        return ExitCode::SUCCESS;
+    }
+    s.run()
 }

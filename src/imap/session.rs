@@ -377,3 +377,14 @@ impl<'c> Session<'c> {
         self.user.as_ref().map(|u| &u.folders).ok_or_else(|| ImapError::bad("Log in first"))
     }
 }
+
+#[cfg(test)]
+impl Session<'_> {
+    /// Tests: start logged in without a password check or privilege drop
+    /// (the test process runs as root and must keep its ids).
+    pub(crate) fn preset_user(&mut self, account: Account, folders: Folders) {
+        self.user = Some(User { account, folders });
+        self.state = State::Authenticated;
+        self.set_limits();
+    }
+}
