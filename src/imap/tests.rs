@@ -234,6 +234,144 @@ fn transcript_any_state_idle_logout() {
     golden("misc", no_fixup);
 }
 
+fn anon_env(name: &str, plaintext: PlaintextAuth) -> Env {
+    let mut e = env(name, INBOX);
+    let pw = e.dir.join("passwd");
+    std::fs::write(&pw, "alice:{PLAIN}secret:4242:4242::/nonexistent:\n").unwrap();
+    e.cfg.auth = AuthSource::PasswdFile(pw);
+    e.cfg.plaintext_auth = plaintext;
+    e
+}
+
+#[test]
+fn login_disabled_without_tls() {
+    let e = anon_env("logindisabled", PlaintextAuth::Tls);
+    let out = e.run_anon(
+        Script::new()
+            .input("a CAPABILITY\r\n")
+            .input("b LOGIN alice secret\r\n")
+            .input("c AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n")
+            .input("d STARTTLS\r\n")
+            .input("e SELECT INBOX\r\n")
+            .input("f LOGOUT\r\n"),
+    );
+    check(
+        &out,
+        &format!(
+            "* OK [CAPABILITY {CAPS} LOGINDISABLED] test.example postern IMAP4rev1 ready\n\
+             * CAPABILITY {CAPS} LOGINDISABLED\n\
+             a OK CAPABILITY completed\n\
+             b NO [PRIVACYREQUIRED] Plaintext authentication disallowed without TLS\n\
+             c NO [PRIVACYREQUIRED] Plaintext authentication disallowed without TLS\n\
+             d NO TLS not available: no server certificate installed\n\
+             e BAD SELECT Log in first\n\
+             * BYE Logging out\n\
+             f OK LOGOUT completed\n"
+        ),
+    );
+}
+
+#[test]
+fn failed_logins_end_with_bye() {
+    let e = anon_env("failures", PlaintextAuth::Yes);
+    let out = e.run_anon(
+        Script::new()
+            .input("a LOGIN alice wrong\r\n")
+            .input("b AUTHENTICATE PLAIN AGFsaWNlAHdyb25n\r\n")
+            .input("c AUTHENTICATE LOGIN\r\n")
+            .input("*\r\n")
+            .input("d AUTHENTICATE PLAIN\r\n")
+            .input("!!!\r\n")
+            .input("e AUTHENTICATE CRAM-MD5\r\n")
+            .input("f AUTHENTICATE LOGIN\r\n")
+            .input("Ym9i\r\n")
+            .input("d3Jvbmc=\r\n")
+            .input("g NOOP\r\n"),
+    );
+    check(
+        &out,
+        &format!(
+            "* OK [CAPABILITY {CAPS} AUTH=PLAIN AUTH=LOGIN] test.example postern IMAP4rev1 ready\n\
+             a NO [AUTHENTICATIONFAILED] Authentication failed\n\
+             b NO [AUTHENTICATIONFAILED] Authentication failed\n\
+             + VXNlcm5hbWU6\n\
+             c BAD AUTHENTICATE: Authentication cancelled\n\
+             + \n\
+             d BAD AUTHENTICATE: Invalid base64 data\n\
+             e NO Unsupported authentication mechanism\n\
+             + VXNlcm5hbWU6\n\
+             + UGFzc3dvcmQ6\n\
+             f NO [AUTHENTICATIONFAILED] Authentication failed\n\
+             * BYE Too many authentication failures\n"
+        ),
+    );
+}
+
+#[test]
+fn bad_input_is_refused_not_fatal() {
+    let e = env("badinput", INBOX);
+    let mut noise = Vec::new();
+    let mut x: u32 = 12345;
+    for _ in 0..4000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        noise.push((x >> 16) as u8);
+    }
+    let deep = format!("n SEARCH {}ALL{}\r\n", "(".repeat(10_000), ")".repeat(10_000));
+    let out = e.run(&[
+        "a APPEND INBOX {4294967296}\r\n",
+        "b LOGIN {4294967296+}\r\n",
+    ]);
+    check(
+        &out,
+        &format!(
+            "* PREAUTH [CAPABILITY {CAPS}] Logged in as alice\n\
+             a BAD Invalid literal size\n\
+             b BAD Invalid literal size\n\
+             * BYE Cannot resynchronise after refused literal\n"
+        ),
+    );
+    // Random bytes: answered BAD line by line, then BYE after too many.
+    let mut script = Script::new().input(&noise).input("\r\nz NOOP\r\n");
+    for _ in 0..30 {
+        script = script.input("\x00\x01garbage\r\n");
+    }
+    let out = e.run_anon(script);
+    assert!(out.starts_with("* OK [CAPABILITY"), "{out}");
+    assert!(out.contains("\r\nz OK NOOP completed\r\n"), "{out}");
+    assert!(out.ends_with("* BYE Too many invalid commands\r\n"), "{out}");
+    assert!(!out.contains("panic"));
+    // Deep nesting, then a 20 MB line: BAD, then BYE (cannot resync).
+    let big = vec![b'x'; 20 << 20];
+    let out = {
+        let script = Script::new().input(deep.as_bytes()).input("m NOOP\r\n").input(&big).input("\r\no NOOP\r\n");
+        let o = script.output();
+        let mut ctx = Context::new(e.cfg.clone(), Conn::new(Box::new(script)), None);
+        super::serve_preauth(&mut ctx, e.account(), e.folders.clone());
+        o.text()
+    };
+    let lines: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(
+        lines,
+        ["n BAD Too deeply nested", "m OK NOOP completed", "* BAD Command line too long", "* BYE Cannot resynchronise after an over-long line"],
+        "{out}"
+    );
+}
+
+#[test]
+fn autologout_after_idle_timeout() {
+    let e = env("autologout", INBOX);
+    let out = {
+        let script = Script::new().input("a NOOP\r\n").pause().input("b NOOP\r\n");
+        let o = script.output();
+        let mut ctx = Context::new(e.cfg.clone(), Conn::new(Box::new(script)), None);
+        ctx.conn.set_idle_timeout(std::time::Duration::from_millis(10));
+        super::serve_preauth(&mut ctx, e.account(), e.folders.clone());
+        o.text()
+    };
+    let lines: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(lines, ["a OK NOOP completed", "* BYE Autologout; idle for too long"]);
+}
+
 #[test]
 fn dump() {
     let Ok(name) = std::env::var("SCEN") else { return };
