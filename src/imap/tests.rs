@@ -372,6 +372,167 @@ fn autologout_after_idle_timeout() {
     assert_eq!(lines, ["a OK NOOP completed", "* BYE Autologout; idle for too long"]);
 }
 
+/// The client end of a live in-memory session (server in a thread).
+struct Client {
+    end: crate::io::Duplex,
+    buf: Vec<u8>,
+    server: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Client {
+    /// A logged-in session on `e`'s mailboxes in its own thread.
+    fn preauth(e: &Env) -> Client {
+        let (server_end, end) = crate::io::duplex();
+        let (cfg, account, folders) = (e.cfg.clone(), e.account(), e.folders.clone());
+        let server = std::thread::spawn(move || {
+            let mut ctx = Context::new(cfg, Conn::new(Box::new(server_end)), None);
+            super::serve_preauth(&mut ctx, account, folders);
+        });
+        let mut c = Client { end, buf: Vec::new(), server: Some(server) };
+        c.until("\r\n");
+        c
+    }
+
+    fn send(&mut self, s: &str) {
+        use std::io::Write;
+        self.end.write_all(s.as_bytes()).unwrap();
+    }
+
+    /// Reads until `marker` has arrived (at most 10 s); returns everything
+    /// up to and including it.
+    fn until(&mut self, marker: &str) -> String {
+        use crate::io::RawIo;
+        use std::io::Read;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(p) = memchr::memmem::find(&self.buf, marker.as_bytes()) {
+                let rest = self.buf.split_off(p + marker.len());
+                let got = std::mem::replace(&mut self.buf, rest);
+                return String::from_utf8_lossy(&got).into_owned();
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out waiting for {marker:?}; have {:?}", String::from_utf8_lossy(&self.buf));
+            if self.end.wait_readable(std::time::Duration::from_millis(100)).unwrap() {
+                let mut tmp = [0u8; 4096];
+                let n = self.end.read(&mut tmp).unwrap();
+                assert!(n > 0, "server closed; have {:?}", String::from_utf8_lossy(&self.buf));
+                self.buf.extend_from_slice(&tmp[..n]);
+            }
+        }
+    }
+
+    fn cmd(&mut self, tag: &str, rest: &str) -> String {
+        self.send(&format!("{tag} {rest}\r\n"));
+        let mut all = String::new();
+        loop {
+            let line = self.until("\r\n");
+            all.push_str(&line);
+            if line.starts_with(&format!("{tag} ")) {
+                return all;
+            }
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let (a, _) = crate::io::duplex();
+        drop(std::mem::replace(&mut self.end, a));
+        if let Some(h) = self.server.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn deliver(e: &Env, subject: &str) {
+    let data = format!("From: x@example.org\nSubject: {subject}\n\nhello\n");
+    let msg = crate::store::mbox::NewMessage {
+        data: data.as_bytes(),
+        from: "x@example.org",
+        date: (1_795_430_000, 0),
+        flags: Default::default(),
+        keywords: &[],
+    };
+    crate::store::mbox::append(&e.folders.inbox, &[msg]).unwrap();
+}
+
+#[test]
+fn two_sessions_see_each_other() {
+    let e = env("twosessions", INBOX);
+    let mut a = Client::preauth(&e);
+    let mut b = Client::preauth(&e);
+    assert!(a.cmd("a1", "SELECT INBOX").contains("* 2 EXISTS\r\n"));
+    assert!(b.cmd("b1", "SELECT INBOX").contains("* 2 EXISTS\r\n"));
+    assert_eq!(a.cmd("a2", "STORE 1 +FLAGS.SILENT (\\Deleted)"), "a2 OK STORE completed\r\n");
+    assert_eq!(b.cmd("b2", "NOOP"), "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\nb2 OK NOOP completed\r\n");
+    assert_eq!(a.cmd("a3", "EXPUNGE"), "* 1 EXPUNGE\r\na3 OK EXPUNGE completed\r\n");
+    // No EXPUNGE while B answers a sequence-number STORE (RFC 3501 §7.4.1).
+    assert_eq!(b.cmd("b3", "STORE 2 +FLAGS (\\Flagged)"), "* 2 FETCH (FLAGS (\\Flagged \\Seen))\r\nb3 OK STORE completed\r\n");
+    assert_eq!(b.cmd("b4", "NOOP"), "* 1 EXPUNGE\r\nb4 OK NOOP completed\r\n");
+    assert_eq!(a.cmd("a4", "NOOP"), "* 1 FETCH (FLAGS (\\Flagged \\Seen))\r\na4 OK NOOP completed\r\n");
+    deliver(&e, "three");
+    assert_eq!(a.cmd("a5", "NOOP"), "* 2 EXISTS\r\n* 1 RECENT\r\na5 OK NOOP completed\r\n");
+}
+
+#[test]
+fn idle_is_woken_by_a_delivery() {
+    let e = env("idle", INBOX);
+    let mut a = Client::preauth(&e);
+    a.cmd("a1", "SELECT INBOX");
+    a.send("a2 IDLE\r\n");
+    assert_eq!(a.until("\r\n"), "+ idling\r\n");
+    let t = std::time::Instant::now();
+    deliver(&e, "three");
+    assert_eq!(a.until("RECENT\r\n"), "* 3 EXISTS\r\n* 2 RECENT\r\n");
+    assert!(t.elapsed() < std::time::Duration::from_secs(2));
+    a.send("DONE\r\n");
+    assert_eq!(a.until("\r\n"), "a2 OK IDLE terminated\r\n");
+}
+
+#[test]
+fn starttls_drops_pipelined_commands() {
+    use crate::io::tls::tests::{client_config, file, pki, BOTH};
+    use std::io::{BufRead, Write};
+    let mut e = env("starttls", INBOX);
+    let dir = e.dir.join("certs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let _ = pki();
+    std::fs::write(dir.join("imapd.pem"), [file("srv.crt"), file("srv.key")].concat()).unwrap();
+    e.cfg.cert_dir = dir;
+    let tls = crate::io::tls::server_config(&e.cfg, None).unwrap();
+    let (server_end, mut end) = crate::io::duplex();
+    let cfg = e.cfg.clone();
+    let server = std::thread::spawn(move || {
+        let mut ctx = Context::new(cfg, Conn::new(Box::new(server_end)), Some(tls));
+        ctx.stdin_is_socket = true;
+        super::serve(&mut ctx);
+    });
+    let mut c = Client { end: crate::io::duplex().0, buf: Vec::new(), server: None };
+    std::mem::swap(&mut c.end, &mut end);
+    let greeting = c.until("\r\n");
+    assert!(greeting.contains(" STARTTLS LOGINDISABLED]"), "{greeting}");
+    c.send("a STARTTLS\r\nb CAPABILITY\r\n");
+    assert_eq!(c.until("\r\n"), "a OK Begin TLS negotiation now\r\n");
+    assert!(c.buf.is_empty());
+    let (_, fresh) = crate::io::duplex();
+    let raw = std::mem::replace(&mut c.end, fresh);
+    let cc = rustls::ClientConnection::new(client_config(BOTH, None), "localhost".try_into().unwrap()).unwrap();
+    let mut s = rustls::StreamOwned::new(cc, raw);
+    s.write_all(b"c CAPABILITY\r\n").unwrap();
+    let mut r = std::io::BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert_eq!(line, format!("* CAPABILITY {CAPS} AUTH=PLAIN AUTH=LOGIN\r\n"));
+    line.clear();
+    r.read_line(&mut line).unwrap();
+    assert_eq!(line, "c OK CAPABILITY completed\r\n", "b must never be answered");
+    r.get_mut().write_all(b"d STARTTLS\r\n").unwrap();
+    line.clear();
+    r.read_line(&mut line).unwrap();
+    assert_eq!(line, "d BAD STARTTLS: TLS is already active\r\n");
+    drop(r);
+    server.join().unwrap();
+}
+
 #[test]
 fn dump() {
     let Ok(name) = std::env::var("SCEN") else { return };
