@@ -40,7 +40,8 @@ impl Sandbox {
             &format!(
                 "root:x:0:0:root:/root:/bin/sh\n\
                  alice:x:1000:1000:Alice:{d}/home/alice:/bin/sh\n\
-                 bob:x:1001:1001:Bob:{d}/home/bob:/bin/sh\n"
+                 bob:x:1001:1001:Bob:{d}/home/bob:/bin/sh\n\
+                 carl:x:1002:1002:Carl:{d}/home/carl:/bin/sh\n"
             ),
         );
         write(
@@ -51,7 +52,7 @@ impl Sandbox {
         write(
             &dir,
             "passdb",
-            "alice:secret:imap\nbob:secret:locked\nroot:secret:imap\n",
+            "alice:secret:imap\nbob:secret:locked\nroot:secret:imap\ncarl:secret:rhost\n",
         );
         let matrix = format!("{LIBDIR}/pam_wrapper/pam_matrix.so passdb={d}/passdb");
         let deny = format!("{LIBDIR}/security/pam_deny.so");
@@ -67,6 +68,16 @@ impl Sandbox {
             &dir,
             "pam.d/locked",
             &format!("auth required {matrix}\naccount required {deny}\n"),
+        );
+        // "rhost": pam_exec records the PAM items the server set.
+        write(
+            &dir,
+            "pam.d/rhost",
+            &format!(
+                "auth optional {LIBDIR}/security/pam_exec.so quiet log={d}/items.log \
+                 /usr/bin/printenv PAM_RHOST PAM_SERVICE PAM_USER\n\
+                 auth required {matrix}\naccount required {LIBDIR}/security/pam_permit.so\n"
+            ),
         );
         write(
             &dir,
@@ -246,6 +257,19 @@ fn pam_login_drops_to_user() {
     // mail_group kept as a supplementary group for dot-locks.
     let (out, _) = s.probe(&["--keep-group", "mail", "alice"], "secret");
     assert!(out.contains(" groups=8,50,1000 "), "{out}");
+}
+
+#[test]
+fn pam_gets_service_user_and_rhost() {
+    let s = Sandbox::new("rhost");
+    let (out, _) = s.probe(
+        &["--service", "rhost", "--peer", "2001:db8::7", "carl"],
+        "secret",
+    );
+    assert!(out.starts_with("ok user=carl uid=1002 "), "{out}");
+    let items = std::fs::read_to_string(s.dir.join("items.log")).unwrap();
+    let lines: Vec<&str> = items.lines().filter(|l| !l.starts_with("***")).collect();
+    assert_eq!(lines, ["2001:db8::7", "rhost", "carl"], "{items}");
 }
 
 #[test]

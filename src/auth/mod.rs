@@ -30,7 +30,12 @@ pub struct Account {
     pub virtual_user: bool,
 }
 
-/// Why a login failed. `Display` never contains the password.
+/// Why a login failed. `Display` never contains the password; it is for
+/// the log. Tell the client the same thing for `BadCredentials` and
+/// `Refused` (IMAP `NO [AUTHENTICATIONFAILED]`, POP3 `-ERR [AUTH]`, SMTP
+/// `535 5.7.8`): a distinct answer for `Refused` would confirm the password
+/// (e.g. root's). Only [`AuthError::is_temporary`] may change the answer
+/// (`NO [UNAVAILABLE]`, `-ERR [SYS/TEMP]`, `454 4.7.0`).
 #[derive(Debug)]
 pub enum AuthError {
     /// Wrong password or unknown user (the client is told the same for both).
@@ -39,6 +44,13 @@ pub enum AuthError {
     Refused(String),
     /// Backend failure (PAM error, unreadable passwd-file): a temporary error.
     Internal(String),
+}
+
+impl AuthError {
+    /// True for backend failures the client may retry later ([`AuthError::Internal`]).
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, AuthError::Internal(_))
+    }
 }
 
 impl std::fmt::Display for AuthError {
@@ -101,27 +113,18 @@ impl<'a> Backend<'a> {
                 policy::check_account(&account, nix::unistd::geteuid().as_raw())?;
                 Ok(account)
             });
-        let host = peer.map(|p| p.to_string()).unwrap_or_default();
+        let event = |name: &str| {
+            crate::log::event(name)
+                .field("user", user)
+                .raw("host", crate::log::host(peer))
+        };
         match &result {
             Ok(_) => {}
             Err(AuthError::BadCredentials) => {
-                log::debug!(
-                    "Auth failed user={} host=[{host}] reason=bad credentials",
-                    log_user(user)
-                )
+                event("Auth failed").raw("reason", "credentials").debug()
             }
-            Err(AuthError::Refused(why)) => {
-                log::warn!(
-                    "Login refused user={} host=[{host}] reason={why}",
-                    log_user(user)
-                )
-            }
-            Err(AuthError::Internal(why)) => {
-                log::error!(
-                    "Auth error user={} host=[{host}] error={why}",
-                    log_user(user)
-                )
-            }
+            Err(AuthError::Refused(why)) => event("Login refused").field("reason", why).warn(),
+            Err(AuthError::Internal(why)) => event("Auth error").field("error", why).error(),
         }
         result
     }
@@ -195,15 +198,6 @@ pub fn getpwnam(user: &str) -> Result<Option<Account>, AuthError> {
     }
 }
 
-/// User names come from the client: keep log lines short and printable
-/// (UW logs `%.80s`).
-fn log_user(user: &str) -> String {
-    user.chars()
-        .take(80)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,11 +269,5 @@ mod tests {
         assert_eq!(getpwnam("root").unwrap().map(|a| a.uid), Some(0));
         assert!(getpwnam("no-such-user-postern").unwrap().is_none());
         assert!(getpwnam("").unwrap().is_none());
-    }
-
-    #[test]
-    fn log_user_is_bounded() {
-        assert_eq!(log_user("a\r\nb"), "a??b");
-        assert_eq!(log_user(&"x".repeat(200)).len(), 80);
     }
 }

@@ -85,11 +85,12 @@ fn verify_ids(account: &Account) -> Result<(), AuthError> {
 
 fn enter_home(account: &Account) {
     if let Err(e) = unistd::chdir(&account.home) {
-        log::warn!(
-            "Home not usable user={} home={} error={e}; using /",
-            account.user,
-            account.home.display()
-        );
+        crate::log::event("Home not usable")
+            .field("user", &account.user)
+            .field("home", account.home.as_os_str().as_encoded_bytes())
+            .field("error", e.to_string())
+            .raw("using", "/")
+            .warn();
         let _ = unistd::chdir("/");
     }
 }

@@ -41,6 +41,20 @@ pub struct Credentials {
     pub password: Zeroizing<Vec<u8>>,
 }
 
+impl Credentials {
+    /// Credentials from IMAP `LOGIN` or POP3 `USER`/`PASS`, with the same
+    /// user name rules as SASL ([`check_user`]); takes the password buffer
+    /// over so it is wiped on drop.
+    pub fn new(user: &[u8], password: Vec<u8>) -> Result<Credentials, SaslError> {
+        let password = Zeroizing::new(password);
+        let user = check_user(user)?;
+        if password.is_empty() {
+            return Err(SaslError::EmptyPassword);
+        }
+        Ok(Credentials { user, password })
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
@@ -383,6 +397,23 @@ mod tests {
                 matches!(step, Step::Failed(e) if e == *err),
                 "{user:?} {pass:?}: {step:?}"
             );
+        }
+    }
+
+    #[test]
+    fn credentials_from_login() {
+        let c = Credentials::new(b"alice", b"secret".to_vec()).unwrap();
+        assert_eq!(
+            (c.user.as_str(), &c.password[..]),
+            ("alice", &b"secret"[..])
+        );
+        let bad: &[(&[u8], &[u8], SaslError)] = &[
+            (b"", b"x", SaslError::BadUser),
+            (b"a\nb", b"x", SaslError::BadUser),
+            (b"alice", b"", SaslError::EmptyPassword),
+        ];
+        for (user, pw, err) in bad {
+            assert_eq!(Credentials::new(user, pw.to_vec()).err(), Some(*err));
         }
     }
 
