@@ -36,7 +36,10 @@ pub struct StoreError {
 
 impl StoreError {
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> StoreError {
-        StoreError { kind, detail: detail.into() }
+        StoreError {
+            kind,
+            detail: detail.into(),
+        }
     }
 }
 

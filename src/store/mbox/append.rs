@@ -45,7 +45,10 @@ pub fn append(path: &Path, msgs: &[NewMessage<'_>]) -> Result<(u32, Vec<u32>), S
             .map_err(|e| io_error("open", path, e))?;
         let fm = file.metadata().map_err(|e| io_error("fstat", path, e))?;
         if !fm.file_type().is_file() {
-            return Err(StoreError::new(ErrorKind::Corrupt, format!("not a regular file: {}", path.display())));
+            return Err(StoreError::new(
+                ErrorKind::Corrupt,
+                format!("not a regular file: {}", path.display()),
+            ));
         }
         let dup = file.try_clone().map_err(|e| io_error("dup", path, e))?;
         let _l = lock::Locked::take(path, dup, true)?;
@@ -55,7 +58,10 @@ pub fn append(path: &Path, msgs: &[NewMessage<'_>]) -> Result<(u32, Vec<u32>), S
         }
         return append_locked(path, &file, msgs);
     }
-    Err(StoreError::new(ErrorKind::LockTimeout, format!("file keeps being replaced: {}", path.display())))
+    Err(StoreError::new(
+        ErrorKind::LockTimeout,
+        format!("file keeps being replaced: {}", path.display()),
+    ))
 }
 
 /// What the file says about UIDs: (uidvalidity, uidnext, X-IMAPbase
@@ -72,10 +78,21 @@ fn uid_state(file: &File, size: u64) -> std::io::Result<UidState> {
     let sc = scan::scan_file(file, 0, head_end)?;
     let first = match sc.entries.first() {
         Some(e) => e.clone(),
-        None => return Ok(UidState { validity: 0, next: 1, base_field: None, has_messages: false }),
+        None => {
+            return Ok(UidState {
+                validity: 0,
+                next: 1,
+                base_field: None,
+                has_messages: false,
+            })
+        }
     };
     let pseudo = first.meta.pseudo;
-    let real_first = if pseudo { sc.entries.get(1).map(|e| e.from_start) } else { Some(first.from_start) };
+    let real_first = if pseudo {
+        sc.entries.get(1).map(|e| e.from_start)
+    } else {
+        Some(first.from_start)
+    };
     let (validity, base_next) = match first.meta.base {
         Some(b) => b,
         None => (first.date.0.clamp(1, i64::from(u32::MAX)) as u32, 1),
@@ -86,13 +103,20 @@ fn uid_state(file: &File, size: u64) -> std::io::Result<UidState> {
         let mut hdr = vec![0u8; (first.body_start - first.hdr_start).min(64 * 1024) as usize];
         file.read_exact_at(&mut hdr, first.hdr_start)?;
         let name: &[u8] = if pseudo { b"X-IMAP: " } else { b"X-IMAPbase: " };
-        let at = if hdr.starts_with(name) { Some(0) } else { memmem::find(&hdr, &[b"\n", name].concat()).map(|i| i + 1) };
+        let at = if hdr.starts_with(name) {
+            Some(0)
+        } else {
+            memmem::find(&hdr, &[b"\n", name].concat()).map(|i| i + 1)
+        };
         if let Some(i) = at {
             let v = &hdr[i + name.len()..];
             let sp = v.iter().position(|&c| c == b' ');
             if let Some(sp) = sp {
                 let digits = &v[sp + 1..];
-                if digits.len() >= 10 && digits[..10].iter().all(u8::is_ascii_digit) && digits.get(10).is_none_or(|c| !c.is_ascii_digit()) {
+                if digits.len() >= 10
+                    && digits[..10].iter().all(u8::is_ascii_digit)
+                    && digits.get(10).is_none_or(|c| !c.is_ascii_digit())
+                {
                     base_field = Some(first.hdr_start + (i + name.len() + sp + 1) as u64);
                 }
             }
@@ -101,7 +125,14 @@ fn uid_state(file: &File, size: u64) -> std::io::Result<UidState> {
     // Backwards to the last message with an X-UID.
     let floor = match real_first {
         Some(f) => f,
-        None => return Ok(UidState { validity, next: base_next, base_field, has_messages: true }),
+        None => {
+            return Ok(UidState {
+                validity,
+                next: base_next,
+                base_field,
+                has_messages: true,
+            })
+        }
     };
     let mut pos = size;
     let mut implicit = 0u32;
@@ -121,7 +152,12 @@ fn uid_state(file: &File, size: u64) -> std::io::Result<UidState> {
         pos = s;
     }
     let counter = base_next.saturating_sub(1).max(found.unwrap_or(0));
-    Ok(UidState { validity, next: counter.saturating_add(implicit).saturating_add(1), base_field, has_messages: true })
+    Ok(UidState {
+        validity,
+        next: counter.saturating_add(implicit).saturating_add(1),
+        base_field,
+        has_messages: true,
+    })
 }
 
 /// Offset of the last valid From_ line starting in `[floor, pos)`.
@@ -166,19 +202,36 @@ fn prev_from(file: &File, pos: u64, floor: u64, size: u64) -> std::io::Result<Op
     Ok(None)
 }
 
-fn append_locked(path: &Path, file: &File, msgs: &[NewMessage<'_>]) -> Result<(u32, Vec<u32>), StoreError> {
-    let size = file.metadata().map_err(|e| io_error("fstat", path, e))?.len();
+fn append_locked(
+    path: &Path,
+    file: &File,
+    msgs: &[NewMessage<'_>],
+) -> Result<(u32, Vec<u32>), StoreError> {
+    let size = file
+        .metadata()
+        .map_err(|e| io_error("fstat", path, e))?
+        .len();
     let st = uid_state(file, size).map_err(|e| io_error("read", path, e))?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(1);
-    let validity = if st.has_messages { st.validity } else { (now as u32).max(1) };
-    let uids: Vec<u32> = (0..msgs.len() as u32).map(|i| st.next.saturating_add(i)).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(1);
+    let validity = if st.has_messages {
+        st.validity
+    } else {
+        (now as u32).max(1)
+    };
+    let uids: Vec<u32> = (0..msgs.len() as u32)
+        .map(|i| st.next.saturating_add(i))
+        .collect();
     let next_after = st.next.saturating_add(msgs.len() as u32);
 
     let mut out = Vec::new();
     if size > 0 {
         let mut tail = [0u8; 4];
         let n = size.min(4) as usize;
-        file.read_exact_at(&mut tail[4 - n..], size - n as u64).map_err(|e| io_error("read", path, e))?;
+        file.read_exact_at(&mut tail[4 - n..], size - n as u64)
+            .map_err(|e| io_error("read", path, e))?;
         let t = &tail[4 - n..];
         if t.ends_with(b"\n\n") || t.ends_with(b"\r\n\r\n") || t == b"\n" {
         } else if t.ends_with(b"\n") {
@@ -188,13 +241,18 @@ fn append_locked(path: &Path, file: &File, msgs: &[NewMessage<'_>]) -> Result<(u
         }
     }
     for (i, m) in msgs.iter().enumerate() {
-        let base = if i == 0 && !st.has_messages { Some((validity, next_after)) } else { None };
+        let base = if i == 0 && !st.has_messages {
+            Some((validity, next_after))
+        } else {
+            None
+        };
         render(m, uids[i], base, &mut out);
     }
     if let Some(off) = st.base_field {
         let digits = format!("{next_after:010}");
         if digits.len() == 10 {
-            file.write_all_at(digits.as_bytes(), off).map_err(|e| io_error("write", path, e))?;
+            file.write_all_at(digits.as_bytes(), off)
+                .map_err(|e| io_error("write", path, e))?;
         }
     }
     let res = file.write_all_at(&out, size).and_then(|_| file.sync_data());
@@ -208,13 +266,27 @@ fn append_locked(path: &Path, file: &File, msgs: &[NewMessage<'_>]) -> Result<(u
 
 /// One message in mbox form (see module doc, step 3).
 pub(crate) fn render(m: &NewMessage<'_>, uid: u32, base: Option<(u32, u32)>, out: &mut Vec<u8>) {
-    let sender: String = m.from.chars().filter(|c| c.is_ascii_graphic()).take(256).collect();
-    let sender = if sender.is_empty() { "MAILER-DAEMON".to_string() } else { sender };
+    let sender: String = m
+        .from
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(256)
+        .collect();
+    let sender = if sender.is_empty() {
+        "MAILER-DAEMON".to_string()
+    } else {
+        sender
+    };
     out.extend_from_slice(format!("From {sender} {}\n", scan::format_ctime(m.date.0)).as_bytes());
     let mut in_header = true;
     let mut hdr = Vec::new();
     let mut ended_lf = true;
-    let kws: Vec<String> = m.keywords.iter().filter(|k| headers::valid_keyword(k.as_bytes())).cloned().collect();
+    let kws: Vec<String> = m
+        .keywords
+        .iter()
+        .filter(|k| headers::valid_keyword(k.as_bytes()))
+        .cloned()
+        .collect();
     let meta = |out: &mut Vec<u8>| {
         let r = Render {
             flags: m.flags,

@@ -39,7 +39,10 @@ pub(crate) fn hidden_field(line: &[u8]) -> Option<Field> {
     let colon = memchr::memchr(b':', &line[..line.len().min(16)])?;
     let name = &line[..colon];
     let name = name.strip_suffix(b" ").unwrap_or(name);
-    FIELDS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, f)| f)
+    FIELDS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|&(_, f)| f)
 }
 
 /// Metadata read from one message's header.
@@ -74,12 +77,15 @@ impl Meta {
         self.last = Some(f);
         match f {
             Field::Status => {
-                self.flags.insert(flags::flags_from_letters(value, STATUS_LETTERS));
+                self.flags
+                    .insert(flags::flags_from_letters(value, STATUS_LETTERS));
                 if value.contains(&b'O') {
                     self.old = true;
                 }
             }
-            Field::XStatus => self.flags.insert(flags::flags_from_letters(value, X_STATUS_LETTERS)),
+            Field::XStatus => self
+                .flags
+                .insert(flags::flags_from_letters(value, X_STATUS_LETTERS)),
             Field::XKeywords => {
                 for w in words(value) {
                     if valid_keyword(w) && !self.keywords.iter().any(|k| k.as_bytes() == w) {
@@ -109,7 +115,8 @@ impl Meta {
                 }
                 for w in it {
                     if valid_keyword(w) && !self.base_keywords.iter().any(|k| k.as_bytes() == w) {
-                        self.base_keywords.push(String::from_utf8_lossy(w).into_owned());
+                        self.base_keywords
+                            .push(String::from_utf8_lossy(w).into_owned());
                     }
                 }
             }
@@ -118,13 +125,20 @@ impl Meta {
 }
 
 fn trim(v: &[u8]) -> &[u8] {
-    let s = v.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(v.len());
-    let e = v.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(s, |i| i + 1);
+    let s = v
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let e = v
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(s, |i| i + 1);
     &v[s..e.max(s)]
 }
 
 fn words(v: &[u8]) -> impl Iterator<Item = &[u8]> {
-    v.split(|c| c.is_ascii_whitespace() || *c == b',').filter(|w| !w.is_empty())
+    v.split(|c| c.is_ascii_whitespace() || *c == b',')
+        .filter(|w| !w.is_empty())
 }
 
 fn parse_u32(v: &[u8]) -> Option<u32> {
@@ -139,7 +153,8 @@ fn parse_u32(v: &[u8]) -> Option<u32> {
 pub(crate) fn valid_keyword(w: &[u8]) -> bool {
     !w.is_empty()
         && w.len() <= 100
-        && w.iter().all(|&c| c > b' ' && c < 0x7f && !b"(){%*\"\\]".contains(&c))
+        && w.iter()
+            .all(|&c| c > b' ' && c < 0x7f && !b"(){%*\"\\]".contains(&c))
 }
 
 /// What the metadata lines of one message say.
@@ -250,7 +265,10 @@ mod tests {
         assert_eq!(m.base, None, "only in the first message");
         m.apply(Field::XImap, b"X-IMAP: 7 0000000009 a b\n", false, true);
         m.apply(Field::XImap, b"  c\n", true, true);
-        assert_eq!((m.base, m.pseudo, m.base_keywords.len()), (Some((7, 9)), true, 3));
+        assert_eq!(
+            (m.base, m.pseudo, m.base_keywords.len()),
+            (Some((7, 9)), true, 3)
+        );
         m.apply(Field::XStatus, b"X-Status: DT\n", false, false);
         assert!(m.flags.contains(Flags::DELETED) && m.flags.contains(Flags::DRAFT));
     }
@@ -258,13 +276,25 @@ mod tests {
     #[test]
     fn render_exact_length() {
         let kws = vec!["a".to_string()];
-        let r = Render { flags: Flags(31), old: true, keywords: vec!["a"], uid: Some(12), base: Some((5, 13, &kws)) };
+        let r = Render {
+            flags: Flags(31),
+            old: true,
+            keywords: vec!["a"],
+            uid: Some(12),
+            base: Some((5, 13, &kws)),
+        };
         let l = r.lines(PAD, None).unwrap();
         assert_eq!(
             String::from_utf8(l.clone()).unwrap(),
             format!("X-IMAPbase: 5 0000000013 a\nStatus: RO\nX-Status: AFTD\nX-Keywords: a{}\nX-UID: 12\n", " ".repeat(PAD))
         );
-        let r2 = Render { flags: Flags(0), old: false, keywords: vec![], uid: Some(12), base: Some((5, 13, &kws)) };
+        let r2 = Render {
+            flags: Flags(0),
+            old: false,
+            keywords: vec![],
+            uid: Some(12),
+            base: Some((5, 13, &kws)),
+        };
         assert_eq!(r2.lines(0, Some(l.len())).unwrap().len(), l.len());
         assert!(r2.lines(0, Some(10)).is_none());
     }
@@ -273,6 +303,9 @@ mod tests {
     fn rename_forged_fields() {
         let mut out = Vec::new();
         rename_hidden(b"Subject: x\nStatus: RO\nX-UID: 1\n", &mut out);
-        assert_eq!(out, b"Subject: x\nX-Original-Status: RO\nX-Original-X-UID: 1\n");
+        assert_eq!(
+            out,
+            b"Subject: x\nX-Original-Status: RO\nX-Original-X-UID: 1\n"
+        );
     }
 }

@@ -43,52 +43,78 @@ pub(crate) struct DotLock {
 
 impl DotLock {
     pub(crate) fn acquire(mbox: &Path) -> Result<DotLock, StoreError> {
+        super::rewrite::ignore_sigxfsz();
         let mut lock = mbox.as_os_str().to_owned();
         lock.push(".lock");
         let lock = PathBuf::from(lock);
-        let dir = mbox.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = mbox
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let pid = std::process::id();
-        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
         let mut uniq = OsString::from(".");
         uniq.push(mbox.file_name().unwrap_or_default());
         uniq.push(format!(".lk{pid}.{nanos}"));
         let tmp = dir.join(uniq);
-        let mut f = match OpenOptions::new().write(true).create_new(true).mode(0o644).custom_flags(libc::O_NOFOLLOW).open(&tmp) {
+        let mut f = match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+        {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
                 // No write access to the directory: kernel lock only.
                 log::debug!("dotlock skipped dir={} err={e}", dir.display());
-                return Ok(DotLock { path: lock, ino: None });
+                return Ok(DotLock {
+                    path: lock,
+                    ino: None,
+                });
             }
             Err(e) => return Err(io_err(ErrorKind::Io, "dotlock create", &tmp, e)),
         };
         let _ = writeln!(f, "{pid}");
         drop(f);
-        let tmeta = fs::symlink_metadata(&tmp).map_err(|e| io_err(ErrorKind::Io, "dotlock stat", &tmp, e))?;
+        let tmeta = fs::symlink_metadata(&tmp)
+            .map_err(|e| io_err(ErrorKind::Io, "dotlock stat", &tmp, e))?;
         let start = Instant::now();
         let mut delay = Duration::from_millis(5);
         let result = loop {
             let _ = fs::hard_link(&tmp, &lock);
             // Link count, not link()'s result (NFS may lose the reply).
             match fs::symlink_metadata(&tmp) {
-                Ok(m) if m.nlink() == 2 => {
-                    match fs::symlink_metadata(&lock) {
-                        Ok(l) if l.file_type().is_file() && l.ino() == tmeta.ino() && l.dev() == tmeta.dev() => {
-                            break Ok(DotLock { path: lock.clone(), ino: Some((l.dev(), l.ino())) });
-                        }
-                        _ => {}
+                Ok(m) if m.nlink() == 2 => match fs::symlink_metadata(&lock) {
+                    Ok(l)
+                        if l.file_type().is_file()
+                            && l.ino() == tmeta.ino()
+                            && l.dev() == tmeta.dev() =>
+                    {
+                        break Ok(DotLock {
+                            path: lock.clone(),
+                            ino: Some((l.dev(), l.ino())),
+                        });
                     }
-                }
+                    _ => {}
+                },
                 Ok(_) => {}
                 Err(e) => break Err(io_err(ErrorKind::Io, "dotlock stat", &tmp, e)),
             }
             if is_stale(&lock) {
                 log::info!("dotlock stale, taking over lock={}", lock.display());
                 let _ = fs::remove_file(&lock);
+                super::rewrite::remove_stale_temps(mbox);
                 continue;
             }
             if start.elapsed() > WAIT {
-                break Err(StoreError::new(ErrorKind::LockTimeout, format!("dotlock busy {}", lock.display())));
+                break Err(StoreError::new(
+                    ErrorKind::LockTimeout,
+                    format!("dotlock busy {}", lock.display()),
+                ));
             }
             std::thread::sleep(delay);
             delay = (delay * 2).min(Duration::from_millis(200));
@@ -107,7 +133,11 @@ fn is_stale(lock: &Path) -> bool {
     if !m.file_type().is_file() {
         return true;
     }
-    let age = m.modified().ok().and_then(|t| SystemTime::now().duration_since(t).ok()).unwrap_or_default();
+    let age = m
+        .modified()
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .unwrap_or_default();
     if age.as_secs() > STALE_SECS {
         return true;
     }
@@ -115,7 +145,10 @@ fn is_stale(lock: &Path) -> bool {
         if let Ok(s) = fs::read(lock) {
             let s = String::from_utf8_lossy(&s);
             if let Ok(pid) = s.trim().parse::<i32>() {
-                if pid > 0 && unsafe { libc::kill(pid, 0) } == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) {
+                if pid > 0
+                    && unsafe { libc::kill(pid, 0) } == -1
+                    && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+                {
                     return true;
                 }
             }
@@ -143,7 +176,12 @@ pub(crate) fn ofd_lock(file: &File, write: bool) -> Result<(), StoreError> {
     loop {
         match ofd(file, if write { libc::F_WRLCK } else { libc::F_RDLCK }) {
             Ok(()) => return Ok(()),
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES) | Some(libc::EINTR)) => {
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EAGAIN) | Some(libc::EACCES) | Some(libc::EINTR)
+                ) =>
+            {
                 if start.elapsed() > WAIT {
                     return Err(StoreError::new(ErrorKind::LockTimeout, "fcntl lock busy"));
                 }
@@ -213,12 +251,20 @@ pub(crate) fn session_lock(mbox: &Path) -> Result<File, StoreError> {
         .custom_flags(libc::O_NOFOLLOW)
         .open(&p)
         .map_err(|e| io_err(ErrorKind::Io, "session lock", &p, e))?;
-    let m = f.metadata().map_err(|e| io_err(ErrorKind::Io, "session lock", &p, e))?;
+    let m = f
+        .metadata()
+        .map_err(|e| io_err(ErrorKind::Io, "session lock", &p, e))?;
     if m.uid() != uid || !m.file_type().is_file() {
-        return Err(StoreError::new(ErrorKind::InUse, format!("session lock {} not ours", p.display())));
+        return Err(StoreError::new(
+            ErrorKind::InUse,
+            format!("session lock {} not ours", p.display()),
+        ));
     }
     if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == -1 {
-        return Err(StoreError::new(ErrorKind::InUse, format!("session lock held {}", p.display())));
+        return Err(StoreError::new(
+            ErrorKind::InUse,
+            format!("session lock held {}", p.display()),
+        ));
     }
     Ok(f)
 }
@@ -262,7 +308,10 @@ mod tests {
         let mb = d.join("box");
         fs::write(&mb, "").unwrap();
         let a = session_lock(&mb).unwrap();
-        assert_eq!(session_lock(&mb).err().map(|e| e.kind), Some(ErrorKind::InUse));
+        assert_eq!(
+            session_lock(&mb).err().map(|e| e.kind),
+            Some(ErrorKind::InUse)
+        );
         drop(a);
         session_lock(&mb).unwrap();
     }

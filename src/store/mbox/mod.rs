@@ -101,6 +101,8 @@ pub(crate) struct Loc {
     pub region_has_base: bool,
     /// The file holds this UID as an `X-UID:` header.
     pub explicit_uid: bool,
+    /// The file's `Status:` has `O` (not \Recent for new sessions).
+    pub old: bool,
     /// Flags changed here, not yet written.
     pub dirty: bool,
     /// Expunged by another process, not yet reported.
@@ -117,7 +119,12 @@ pub(crate) struct Stamp {
 
 impl Stamp {
     fn of(m: &std::fs::Metadata) -> Stamp {
-        Stamp { dev: m.dev(), ino: m.ino(), size: m.size(), mtime: (m.mtime(), m.mtime_nsec()) }
+        Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+        }
     }
 }
 
@@ -127,7 +134,9 @@ pub(crate) struct Index {
     uid_next: u32,
     keywords: Vec<String>,
     preamble_end: u64,
-    items: Vec<(Message, Loc, Vec<String>)>,
+    /// Keyword indexes of `msgs` point into `keywords` above.
+    msgs: Vec<Message>,
+    locs: Vec<Loc>,
 }
 
 pub struct Mailbox {
@@ -171,7 +180,10 @@ fn open_file(path: &Path, read_only: bool, create: bool) -> Result<File, StoreEr
     let f = o.open(path).map_err(|e| io_error("open", path, e))?;
     let m = f.metadata().map_err(|e| io_error("fstat", path, e))?;
     if !m.file_type().is_file() {
-        return Err(StoreError::new(ErrorKind::Corrupt, format!("not a regular file: {}", path.display())));
+        return Err(StoreError::new(
+            ErrorKind::Corrupt,
+            format!("not a regular file: {}", path.display()),
+        ));
     }
     Ok(f)
 }
@@ -184,7 +196,12 @@ pub(crate) fn build_index(mut entries: Vec<RawEntry>, preamble_end: u64) -> Inde
     }
     let (mut validity, base_next) = match first.base {
         Some(b) => b,
-        None => (entries.first().map_or(1, |e| e.date.0.clamp(1, i64::from(u32::MAX)) as u32), 1),
+        None => (
+            entries
+                .first()
+                .map_or(1, |e| e.date.0.clamp(1, i64::from(u32::MAX)) as u32),
+            1,
+        ),
     };
     if validity == 0 {
         validity = 1;
@@ -216,40 +233,59 @@ pub(crate) fn build_index(mut entries: Vec<RawEntry>, preamble_end: u64) -> Inde
         uids = (1..=entries.len() as u32).collect();
         counter = entries.len() as u32;
     }
-    let items = entries
-        .into_iter()
-        .zip(uids)
-        .enumerate()
-        .map(|(n, (e, uid))| {
-            for k in &e.meta.keywords {
-                if !keywords.contains(k) {
-                    keywords.push(k.clone());
-                }
-            }
-            let explicit = !broken && e.meta.uid == Some(uid);
-            let msg = Message {
-                uid,
-                flags: e.meta.flags,
-                keywords: Vec::new(),
-                recent: !e.meta.old,
-                internal_date: e.date,
-                size: e.size,
-            };
-            let loc = Loc {
-                from_start: e.from_start,
-                hdr_start: e.hdr_start,
-                body_start: e.body_start,
-                end: e.end,
-                region: if broken { None } else { e.meta_region },
-                region_has_base: n == 0 && !first.pseudo && first.base.is_some(),
-                explicit_uid: explicit,
-                dirty: false,
-                gone: false,
-            };
-            (msg, loc, e.meta.keywords)
+    let mut msgs = Vec::with_capacity(entries.len());
+    let mut locs = Vec::with_capacity(entries.len());
+    for (n, (e, uid)) in entries.into_iter().zip(uids).enumerate() {
+        let explicit = !broken && e.meta.uid == Some(uid);
+        let msg = Message {
+            uid,
+            flags: e.meta.flags,
+            keywords: if e.meta.keywords.is_empty() {
+                Vec::new()
+            } else {
+                keyword_indexes(&mut keywords, &e.meta.keywords)
+            },
+            recent: !e.meta.old,
+            internal_date: e.date,
+            size: e.size,
+        };
+        let loc = Loc {
+            from_start: e.from_start,
+            hdr_start: e.hdr_start,
+            body_start: e.body_start,
+            end: e.end,
+            region: if broken { None } else { e.meta_region },
+            region_has_base: n == 0 && !first.pseudo && first.base.is_some(),
+            explicit_uid: explicit,
+            old: e.meta.old,
+            dirty: false,
+            gone: false,
+        };
+        msgs.push(msg);
+        locs.push(loc);
+    }
+    Index {
+        uid_validity: validity,
+        uid_next: counter.saturating_add(1),
+        keywords,
+        preamble_end,
+        msgs,
+        locs,
+    }
+}
+
+/// Index of each of `names` in `all` (added if missing), in `names` order.
+fn keyword_indexes_unsorted(all: &mut Vec<String>, names: &[String]) -> Vec<u16> {
+    names
+        .iter()
+        .map(|n| {
+            let i = all.iter().position(|k| k == n).unwrap_or_else(|| {
+                all.push(n.clone());
+                all.len() - 1
+            });
+            u16::try_from(i).unwrap_or(u16::MAX)
         })
-        .collect();
-    Index { uid_validity: validity, uid_next: counter.saturating_add(1), keywords, preamble_end, items }
+        .collect()
 }
 
 fn keyword_indexes(all: &mut Vec<String>, names: &[String]) -> Vec<u16> {
@@ -274,7 +310,11 @@ fn keyword_indexes(all: &mut Vec<String>, names: &[String]) -> Vec<u16> {
 
 impl Mailbox {
     pub fn open(path: &Path, opts: &OpenOptions) -> Result<Mailbox, StoreError> {
-        let session = if opts.exclusive_session { Some(lock::session_lock(path)?) } else { None };
+        let session = if opts.exclusive_session {
+            Some(lock::session_lock(path)?)
+        } else {
+            None
+        };
         let file = open_file(path, opts.read_only, opts.create)?;
         let mut mb = Mailbox {
             path: path.to_path_buf(),
@@ -335,10 +375,16 @@ impl Mailbox {
     /// file into place); reopens and rescans if not.
     fn lock(&mut self, write: bool) -> Result<lock::Locked, StoreError> {
         for _ in 0..5 {
-            let dup = self.file.try_clone().map_err(|e| io_error("dup", &self.path, e))?;
+            let dup = self
+                .file
+                .try_clone()
+                .map_err(|e| io_error("dup", &self.path, e))?;
             let l = lock::Locked::take(&self.path, dup, write)?;
             let pm = std::fs::metadata(&self.path).map_err(|e| io_error("stat", &self.path, e))?;
-            let fm = self.file.metadata().map_err(|e| io_error("fstat", &self.path, e))?;
+            let fm = self
+                .file
+                .metadata()
+                .map_err(|e| io_error("fstat", &self.path, e))?;
             if pm.ino() == fm.ino() && pm.dev() == fm.dev() {
                 return Ok(l);
             }
@@ -346,12 +392,18 @@ impl Mailbox {
             self.file = open_file(&self.path, self.read_only, false)?;
             self.stamp = Stamp::default();
         }
-        Err(StoreError::new(ErrorKind::LockTimeout, format!("file keeps being replaced: {}", self.path.display())))
+        Err(StoreError::new(
+            ErrorKind::LockTimeout,
+            format!("file keeps being replaced: {}", self.path.display()),
+        ))
     }
 
     /// Bring the index up to date with the file; caller holds the lock.
     fn refresh_locked(&mut self) -> Result<(), StoreError> {
-        let fm = self.file.metadata().map_err(|e| io_error("fstat", &self.path, e))?;
+        let fm = self
+            .file
+            .metadata()
+            .map_err(|e| io_error("fstat", &self.path, e))?;
         let st = Stamp::of(&fm);
         if st == self.stamp {
             return Ok(());
@@ -362,7 +414,8 @@ impl Mailbox {
             self.stamp = st;
             return Ok(());
         }
-        let sc = scan::scan_file(&self.file, 0, st.size).map_err(|e| io_error("read", &self.path, e))?;
+        let sc =
+            scan::scan_file(&self.file, 0, st.size).map_err(|e| io_error("read", &self.path, e))?;
         let pre = sc.preamble_end.unwrap_or(0);
         let idx = build_index(sc.entries, pre);
         self.apply_index(idx);
@@ -373,17 +426,23 @@ impl Mailbox {
     /// Scan only what was appended since `old_size`. false: fall back to a
     /// full scan.
     fn try_tail(&mut self, old_size: u64, size: u64) -> Result<bool, StoreError> {
-        let last = self.file_order().last().map(|l| (l.from_start, l.hdr_start));
+        let last = self
+            .file_order()
+            .last()
+            .map(|l| (l.from_start, l.hdr_start));
         let start = match last {
             Some((s, _)) => s,
             None => return Ok(false),
         };
         let mut check = [0u8; 5];
-        self.file.read_exact_at(&mut check, start).map_err(|e| io_error("read", &self.path, e))?;
+        self.file
+            .read_exact_at(&mut check, start)
+            .map_err(|e| io_error("read", &self.path, e))?;
         if &check != b"From " || start >= old_size {
             return Ok(false);
         }
-        let sc = scan::scan_file(&self.file, start, size).map_err(|e| io_error("read", &self.path, e))?;
+        let sc = scan::scan_file(&self.file, start, size)
+            .map_err(|e| io_error("read", &self.path, e))?;
         let mut it = sc.entries.into_iter();
         match it.next() {
             Some(e) if e.from_start == start => {
@@ -397,7 +456,13 @@ impl Mailbox {
             }
             _ => return Ok(false),
         }
-        let mut last_uid = self.msgs.iter().chain(self.unreported.iter().map(|(m, _)| m)).map(|m| m.uid).max().unwrap_or(0);
+        let mut last_uid = self
+            .msgs
+            .iter()
+            .chain(self.unreported.iter().map(|(m, _)| m))
+            .map(|m| m.uid)
+            .max()
+            .unwrap_or(0);
         let mut counter = self.uid_next.saturating_sub(1).max(last_uid);
         for e in it {
             let uid = match e.meta.uid {
@@ -408,7 +473,14 @@ impl Mailbox {
             counter = counter.max(uid);
             last_uid = uid;
             let kw = keyword_indexes(&mut self.keywords, &e.meta.keywords);
-            let msg = Message { uid, flags: e.meta.flags, keywords: kw, recent: !e.meta.old, internal_date: e.date, size: e.size };
+            let msg = Message {
+                uid,
+                flags: e.meta.flags,
+                keywords: kw,
+                recent: !e.meta.old,
+                internal_date: e.date,
+                size: e.size,
+            };
             let loc = Loc {
                 from_start: e.from_start,
                 hdr_start: e.hdr_start,
@@ -417,6 +489,7 @@ impl Mailbox {
                 region: e.meta_region,
                 region_has_base: false,
                 explicit_uid: e.meta.uid == Some(uid),
+                old: e.meta.old,
                 dirty: false,
                 gone: false,
             };
@@ -436,16 +509,32 @@ impl Mailbox {
 
     /// Locations of every message in the file (view, then unreported).
     fn file_order(&self) -> Vec<&Loc> {
-        self.locs.iter().filter(|l| !l.gone).chain(self.unreported.iter().map(|(_, l)| l)).collect()
+        self.locs
+            .iter()
+            .filter(|l| !l.gone)
+            .chain(self.unreported.iter().map(|(_, l)| l))
+            .collect()
     }
 
     /// Map a fresh index onto the view by UID.
-    fn apply_index(&mut self, idx: Index) {
+    fn apply_index(&mut self, mut idx: Index) {
         self.preamble_end = idx.preamble_end;
-        for k in &idx.keywords {
-            if !self.keywords.contains(k) {
-                self.keywords.push(k.clone());
+        let trans: Vec<u16> = keyword_indexes_unsorted(&mut self.keywords, &idx.keywords);
+        if trans.iter().enumerate().any(|(i, &t)| usize::from(t) != i) {
+            for m in &mut idx.msgs {
+                for k in &mut m.keywords {
+                    *k = trans.get(usize::from(*k)).copied().unwrap_or(*k);
+                }
+                m.keywords.sort_unstable();
             }
+        }
+        if self.uid_validity == 0 && self.msgs.is_empty() && self.unreported.is_empty() {
+            // First scan: the index becomes the view without copying.
+            self.uid_validity = idx.uid_validity;
+            self.uid_next = idx.uid_next;
+            self.msgs = idx.msgs;
+            self.locs = idx.locs;
+            return;
         }
         if idx.uid_validity != self.uid_validity {
             if self.uid_validity != 0 {
@@ -457,10 +546,7 @@ impl Mailbox {
             }
             self.unreported.clear();
             self.uid_next = idx.uid_next;
-            for (mut m, l, kws) in idx.items {
-                m.keywords = keyword_indexes(&mut self.keywords, &kws);
-                self.unreported.push((m, l));
-            }
+            self.unreported.extend(idx.msgs.into_iter().zip(idx.locs));
             return;
         }
         let mut by_uid: HashMap<u32, usize> = HashMap::with_capacity(self.msgs.len());
@@ -468,9 +554,9 @@ impl Mailbox {
             by_uid.insert(m.uid, i);
         }
         let mut seen = vec![false; self.msgs.len()];
-        let old_unrep: HashMap<u32, Message> = self.unreported.drain(..).map(|(m, _)| (m.uid, m)).collect();
-        for (mut m, l, kws) in idx.items {
-            m.keywords = keyword_indexes(&mut self.keywords, &kws);
+        let old_unrep: HashMap<u32, Message> =
+            self.unreported.drain(..).map(|(m, _)| (m.uid, m)).collect();
+        for (mut m, l) in idx.msgs.into_iter().zip(idx.locs) {
             match by_uid.get(&m.uid) {
                 Some(&i) => {
                     seen[i] = true;
@@ -482,7 +568,11 @@ impl Mailbox {
                         self.flag_changed.push(m.uid);
                     }
                     mine.size = m.size;
-                    self.locs[i] = Loc { dirty, gone: false, ..l };
+                    self.locs[i] = Loc {
+                        dirty,
+                        gone: false,
+                        ..l
+                    };
                 }
                 _ => {
                     if let Some(um) = old_unrep.get(&m.uid) {
@@ -503,15 +593,23 @@ impl Mailbox {
     /// Raw bytes `[start, end)` of the current file.
     fn read_range(&self, start: u64, end: u64) -> Result<Vec<u8>, StoreError> {
         let mut buf = vec![0u8; (end - start) as usize];
-        self.file.read_exact_at(&mut buf, start).map_err(|e| io_error("read", &self.path, e))?;
+        self.file
+            .read_exact_at(&mut buf, start)
+            .map_err(|e| io_error("read", &self.path, e))?;
         Ok(buf)
     }
 
     fn loc(&self, i: usize) -> Result<&Loc, StoreError> {
         match self.locs.get(i) {
             Some(l) if !l.gone => Ok(l),
-            Some(_) => Err(StoreError::new(ErrorKind::NotFound, format!("message {i} expunged by another session"))),
-            None => Err(StoreError::new(ErrorKind::NotFound, format!("no message {i}"))),
+            Some(_) => Err(StoreError::new(
+                ErrorKind::NotFound,
+                format!("message {i} expunged by another session"),
+            )),
+            None => Err(StoreError::new(
+                ErrorKind::NotFound,
+                format!("no message {i}"),
+            )),
         }
     }
 
@@ -536,8 +634,11 @@ impl Mailbox {
 
     /// Change flags/keywords in memory; written by [`Mailbox::write_back`].
     pub fn set_flags(&mut self, i: usize, flags: Flags, keywords: &[String]) {
-        let kws: Vec<String> =
-            keywords.iter().filter(|k| headers::valid_keyword(k.as_bytes())).cloned().collect();
+        let kws: Vec<String> = keywords
+            .iter()
+            .filter(|k| headers::valid_keyword(k.as_bytes()))
+            .cloned()
+            .collect();
         let kw = keyword_indexes(&mut self.keywords, &kws);
         if let (Some(m), Some(l)) = (self.msgs.get_mut(i), self.locs.get_mut(i)) {
             if m.flags != flags || m.keywords != kw {
@@ -555,9 +656,16 @@ impl Mailbox {
             return self.write_back();
         }
         if self.read_only {
-            return Err(StoreError::new(ErrorKind::Permission, "mailbox is read-only"));
+            return Err(StoreError::new(
+                ErrorKind::Permission,
+                "mailbox is read-only",
+            ));
         }
-        let drop: std::collections::HashSet<u32> = idx.iter().filter_map(|&i| self.msgs.get(i)).map(|m| m.uid).collect();
+        let drop: std::collections::HashSet<u32> = idx
+            .iter()
+            .filter_map(|&i| self.msgs.get(i))
+            .map(|m| m.uid)
+            .collect();
         let _l = self.lock(true)?;
         self.refresh_locked()?;
         rewrite::rewrite(self, &drop)?;
@@ -580,7 +688,10 @@ impl Mailbox {
             return Ok(());
         }
         if self.read_only {
-            return Err(StoreError::new(ErrorKind::Permission, "mailbox is read-only"));
+            return Err(StoreError::new(
+                ErrorKind::Permission,
+                "mailbox is read-only",
+            ));
         }
         let _l = self.lock(true)?;
         self.refresh_locked()?;
@@ -593,14 +704,19 @@ impl Mailbox {
     /// Notice appends, expunges and flag changes made by other processes.
     pub fn sync(&mut self) -> Result<Changes, StoreError> {
         let changed = match (std::fs::metadata(&self.path), self.file.metadata()) {
-            (Ok(p), Ok(f)) => p.ino() != f.ino() || p.dev() != f.dev() || Stamp::of(&f) != self.stamp,
+            (Ok(p), Ok(f)) => {
+                p.ino() != f.ino() || p.dev() != f.dev() || Stamp::of(&f) != self.stamp
+            }
             (Err(e), _) | (_, Err(e)) => return Err(io_error("stat", &self.path, e)),
         };
         if changed {
             let _l = self.lock(false)?;
             self.refresh_locked()?;
         }
-        let mut ch = Changes { uid_validity_changed: std::mem::take(&mut self.validity_changed), ..Changes::default() };
+        let mut ch = Changes {
+            uid_validity_changed: std::mem::take(&mut self.validity_changed),
+            ..Changes::default()
+        };
         if self.locs.iter().any(|l| l.gone) {
             let mut msgs = Vec::with_capacity(self.msgs.len());
             let mut locs = Vec::with_capacity(self.msgs.len());
@@ -617,7 +733,13 @@ impl Mailbox {
         }
         if !self.flag_changed.is_empty() {
             let set: std::collections::HashSet<u32> = self.flag_changed.drain(..).collect();
-            ch.flags_changed = self.msgs.iter().enumerate().filter(|(_, m)| set.contains(&m.uid)).map(|(i, _)| i).collect();
+            ch.flags_changed = self
+                .msgs
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| set.contains(&m.uid))
+                .map(|(i, _)| i)
+                .collect();
         }
         ch.new = self.unreported.len();
         for (m, l) in self.unreported.drain(..) {

@@ -64,25 +64,47 @@ pub(crate) fn write_flags_in_place(mb: &mut Mailbox) -> Result<bool, StoreError>
         let r = Render {
             flags: m.flags,
             old: true,
-            keywords: m.keywords.iter().filter_map(|&k| mb.keywords.get(usize::from(k))).map(String::as_str).collect(),
+            keywords: m
+                .keywords
+                .iter()
+                .filter_map(|&k| mb.keywords.get(usize::from(k)))
+                .map(String::as_str)
+                .collect(),
             uid: if l.explicit_uid { Some(m.uid) } else { None },
-            base: if l.region_has_base { Some((mb.uid_validity, mb.uid_next, &mb.keywords[..])) } else { None },
+            base: if l.region_has_base {
+                Some((mb.uid_validity, mb.uid_next, &mb.keywords[..]))
+            } else {
+                None
+            },
         };
         match r.lines(0, Some((e - s) as usize)) {
             Some(b) => writes.push((s, b)),
             None => return Ok(false),
         }
     }
-    let before = mb.file.metadata().map_err(|e| io_error("fstat", &mb.path, e))?;
+    let before = mb
+        .file
+        .metadata()
+        .map_err(|e| io_error("fstat", &mb.path, e))?;
     for (off, b) in &writes {
-        mb.file.write_all_at(b, *off).map_err(|e| io_error("write", &mb.path, e))?;
+        mb.file
+            .write_all_at(b, *off)
+            .map_err(|e| io_error("write", &mb.path, e))?;
     }
-    mb.file.sync_data().map_err(|e| io_error("fsync", &mb.path, e))?;
+    mb.file
+        .sync_data()
+        .map_err(|e| io_error("fsync", &mb.path, e))?;
     bump_mtime(&mb.file, &before);
     for l in &mut mb.locs {
+        if l.dirty {
+            l.old = true;
+        }
         l.dirty = false;
     }
-    let st = mb.file.metadata().map_err(|e| io_error("fstat", &mb.path, e))?;
+    let st = mb
+        .file
+        .metadata()
+        .map_err(|e| io_error("fstat", &mb.path, e))?;
     mb.stamp = Stamp::of(&st);
     Ok(true)
 }
@@ -91,8 +113,19 @@ pub(crate) fn write_flags_in_place(mb: &mut Mailbox) -> Result<bool, StoreError>
 fn bump_mtime(f: &File, before: &fs::Metadata) {
     use std::os::unix::io::AsRawFd;
     let now = f.metadata().ok();
-    let same = now.as_ref().is_some_and(|n| n.mtime() == before.mtime() && n.mtime_nsec() == before.mtime_nsec());
-    let mut ts = [libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT }, libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW }];
+    let same = now
+        .as_ref()
+        .is_some_and(|n| n.mtime() == before.mtime() && n.mtime_nsec() == before.mtime_nsec());
+    let mut ts = [
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_NOW,
+        },
+    ];
     if same {
         let mut ns = before.mtime_nsec() + 1;
         let mut s = before.mtime();
@@ -100,7 +133,10 @@ fn bump_mtime(f: &File, before: &fs::Metadata) {
             ns = 0;
             s += 1;
         }
-        ts[1] = libc::timespec { tv_sec: s as libc::time_t, tv_nsec: ns as _ };
+        ts[1] = libc::timespec {
+            tv_sec: s as libc::time_t,
+            tv_nsec: ns as _,
+        };
     }
     unsafe {
         libc::futimens(f.as_raw_fd(), ts.as_ptr());
@@ -132,9 +168,36 @@ impl Out {
         self.buf.clear();
         Ok(())
     }
-    /// Copy `[start, end)` of `src`.
+    /// Copy `[start, end)` of `src`; large ranges in the kernel
+    /// (`copy_file_range`), falling back to read/write.
     fn copy(&mut self, src: &File, start: u64, end: u64, tmp: &mut Vec<u8>) -> io::Result<()> {
+        use std::os::unix::io::AsRawFd;
         let mut at = start;
+        if end - start >= 64 * 1024 {
+            self.flush()?;
+            while at < end {
+                let mut off = at as libc::loff_t;
+                let want = ((end - at) as usize).min(1 << 30);
+                // SAFETY: valid fds; off is a valid in/out pointer; a null
+                // out offset means the output file position, which our
+                // sequential writes keep.
+                let n = unsafe {
+                    libc::copy_file_range(
+                        src.as_raw_fd(),
+                        &mut off,
+                        self.file.as_raw_fd(),
+                        std::ptr::null_mut(),
+                        want,
+                        0,
+                    )
+                };
+                if n <= 0 {
+                    break; // EXDEV, ENOSYS, ...: do it by hand below.
+                }
+                at += n as u64;
+                self.pos += n as u64;
+            }
+        }
         while at < end {
             let n = ((end - at) as usize).min(1 << 20);
             tmp.resize(n, 0);
@@ -147,31 +210,46 @@ impl Out {
 }
 
 fn temp_path(path: &Path, pid: u32) -> PathBuf {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut n = std::ffi::OsString::from(".");
     n.push(path.file_name().unwrap_or_default());
     n.push(format!(".postern.{pid}.tmp"));
     dir.join(n)
 }
 
-/// Remove temp files left by killed processes (we hold the lock, so no
-/// live writer of this mailbox owns one unless its pid is alive).
-fn remove_stale_temps(path: &Path) {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut prefix = String::from(".");
-    prefix.push_str(&path.file_name().unwrap_or_default().to_string_lossy());
-    prefix.push_str(".postern.");
+/// Remove temp files left by killed processes: rewrite temp files
+/// `.<name>.postern.<pid>.tmp` and dot-lock link sources
+/// `.<name>.lk<pid>.<n>` whose pid no longer exists on this host.
+pub(crate) fn remove_stale_temps(path: &Path) {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut base = String::from(".");
+    base.push_str(&path.file_name().unwrap_or_default().to_string_lossy());
+    let prefix = format!("{base}.postern.");
+    let lk_prefix = format!("{base}.lk");
     let rd = match fs::read_dir(dir) {
         Ok(r) => r,
         Err(_) => return,
     };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(rest) = name.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp")) {
+        let pid_text = name
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(".tmp"))
+            .or_else(|| {
+                name.strip_prefix(&lk_prefix)
+                    .and_then(|r| r.split('.').next())
+            });
+        if let Some(rest) = pid_text {
             if let Ok(pid) = rest.parse::<i32>() {
                 let dead = unsafe { libc::kill(pid, 0) } == -1
                     && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-                if dead || pid as u32 == std::process::id() {
+                if dead {
                     let _ = fs::remove_file(e.path());
                 }
             }
@@ -186,7 +264,12 @@ pub(crate) fn rewrite(mb: &mut Mailbox, drop: &HashSet<u32>) -> Result<(), Store
     ignore_sigxfsz();
     remove_stale_temps(&mb.path);
     let tmp = temp_path(&mb.path, std::process::id());
-    let orig = mb.file.metadata().map_err(|e| io_error("fstat", &mb.path, e))?;
+    let orig = mb
+        .file
+        .metadata()
+        .map_err(|e| io_error("fstat", &mb.path, e))?;
+    // Ours from an earlier attempt in this process; we hold the lock.
+    let _ = fs::remove_file(&tmp);
     let file = fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -206,15 +289,29 @@ pub(crate) fn rewrite(mb: &mut Mailbox, drop: &HashSet<u32>) -> Result<(), Store
                     let _ = d.sync_all();
                 }
             }
-            let st = file.metadata().map_err(|e| io_error("fstat", &mb.path, e))?;
+            let st = file
+                .metadata()
+                .map_err(|e| io_error("fstat", &mb.path, e))?;
             mb.file = file;
             mb.stamp = Stamp::of(&st);
             mb.preamble_end = newlocs.0;
+            let view: std::collections::HashMap<u32, usize> = mb
+                .msgs
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.uid, i))
+                .collect();
+            let unrep: std::collections::HashMap<u32, usize> = mb
+                .unreported
+                .iter()
+                .enumerate()
+                .map(|(i, (m, _))| (m.uid, i))
+                .collect();
             for (uid, loc) in newlocs.1 {
-                if let Some(i) = mb.msgs.iter().position(|m| m.uid == uid) {
+                if let Some(&i) = view.get(&uid) {
                     mb.locs[i] = loc;
-                } else if let Some(u) = mb.unreported.iter_mut().find(|(m, _)| m.uid == uid) {
-                    u.1 = loc;
+                } else if let Some(&i) = unrep.get(&uid) {
+                    mb.unreported[i].1 = loc;
                 }
             }
             Ok(())
@@ -228,16 +325,30 @@ pub(crate) fn rewrite(mb: &mut Mailbox, drop: &HashSet<u32>) -> Result<(), Store
 
 type NewLocs = (u64, Vec<(u32, Loc)>);
 
-fn write_all(mb: &Mailbox, drop: &HashSet<u32>, file: File, orig: &fs::Metadata) -> io::Result<(File, NewLocs)> {
+fn write_all(
+    mb: &Mailbox,
+    drop: &HashSet<u32>,
+    file: File,
+    orig: &fs::Metadata,
+) -> io::Result<(File, NewLocs)> {
     let mut items: Vec<(&super::Message, &Loc)> = mb
         .msgs
         .iter()
         .zip(&mb.locs)
         .filter(|(m, l)| !l.gone && !drop.contains(&m.uid))
-        .chain(mb.unreported.iter().map(|(m, l)| (m, l)).filter(|(m, _)| !drop.contains(&m.uid)))
+        .chain(
+            mb.unreported
+                .iter()
+                .map(|(m, l)| (m, l))
+                .filter(|(m, _)| !drop.contains(&m.uid)),
+        )
         .collect();
     items.sort_by_key(|(_, l)| l.from_start);
-    let mut out = Out { file, buf: Vec::with_capacity(1 << 20), pos: 0 };
+    let mut out = Out {
+        file,
+        buf: Vec::with_capacity(1 << 20),
+        pos: 0,
+    };
     let mut tmp = Vec::new();
     out.copy(&mb.file, 0, mb.preamble_end, &mut tmp)?;
     let preamble_end = out.pos;
@@ -245,7 +356,56 @@ fn write_all(mb: &Mailbox, drop: &HashSet<u32>, file: File, orig: &fs::Metadata)
     if items.is_empty() && mb.uid_next > 1 {
         write_pseudo(&mut out, mb)?;
     }
+    // Where each message's bytes (with its separator) end in the old file.
+    let mut starts: Vec<u64> = mb
+        .locs
+        .iter()
+        .filter(|l| !l.gone)
+        .chain(mb.unreported.iter().map(|(_, l)| l))
+        .map(|l| l.from_start)
+        .collect();
+    starts.sort_unstable();
+    let file_end = mb.file.metadata()?.len();
+    let gap_end = |from: u64| -> u64 {
+        match starts.binary_search(&from) {
+            Ok(i) => starts.get(i + 1).copied().unwrap_or(file_end),
+            Err(_) => file_end,
+        }
+    };
+    // A run of messages copied verbatim: (old start, old end, new start).
+    let mut run: Option<(u64, u64, u64)> = None;
     for (n, (m, l)) in items.iter().enumerate() {
+        // Already in written form (metadata with padding, X-UID, O) and not
+        // first (which carries X-IMAPbase): copy as is, in long runs.
+        if n > 0 && !l.dirty && l.old && l.explicit_uid && l.region.is_some() && !l.region_has_base
+        {
+            let g = gap_end(l.from_start);
+            let (rs, re, ro) = match run {
+                Some((rs, re, ro)) if re == l.from_start => (rs, g, ro),
+                Some((rs, re, _)) => {
+                    out.copy(&mb.file, rs, re, &mut tmp)?;
+                    (l.from_start, g, out.pos)
+                }
+                None => (l.from_start, g, out.pos),
+            };
+            run = Some((rs, re, ro));
+            let d = |x: u64| x - rs + ro;
+            locs.push((
+                m.uid,
+                Loc {
+                    from_start: d(l.from_start),
+                    hdr_start: d(l.hdr_start),
+                    body_start: d(l.body_start),
+                    end: d(l.end),
+                    region: l.region.map(|(a, b)| (d(a), d(b))),
+                    ..(*l).clone()
+                },
+            ));
+            continue;
+        }
+        if let Some((rs, re, _)) = run.take() {
+            out.copy(&mb.file, rs, re, &mut tmp)?;
+        }
         let from_start = out.pos;
         out.copy(&mb.file, l.from_start, l.hdr_start, &mut tmp)?;
         let hdr_start = out.pos;
@@ -272,9 +432,18 @@ fn write_all(mb: &Mailbox, drop: &HashSet<u32>, file: File, orig: &fs::Metadata)
         let r = Render {
             flags: m.flags,
             old: true,
-            keywords: m.keywords.iter().filter_map(|&k| mb.keywords.get(usize::from(k))).map(String::as_str).collect(),
+            keywords: m
+                .keywords
+                .iter()
+                .filter_map(|&k| mb.keywords.get(usize::from(k)))
+                .map(String::as_str)
+                .collect(),
             uid: Some(m.uid),
-            base: if n == 0 { Some((mb.uid_validity, mb.uid_next, &mb.keywords[..])) } else { None },
+            base: if n == 0 {
+                Some((mb.uid_validity, mb.uid_next, &mb.keywords[..]))
+            } else {
+                None
+            },
         };
         let region_start = out.pos;
         let lines = r.lines(PAD, None).unwrap_or_default();
@@ -292,8 +461,19 @@ fn write_all(mb: &Mailbox, drop: &HashSet<u32>, file: File, orig: &fs::Metadata)
         } else {
             !blank.is_empty() || l.body_start == l.hdr_start
         };
-        out.put(if ends_lf { b"\n" } else { b"\n\n" })?;
-        let end = if ends_lf { end } else { end + 1 };
+        // A last message without final newline stays exactly as it was.
+        let last_item = n + 1 == items.len();
+        let end = match (ends_lf, last_item) {
+            (true, _) => {
+                out.put(b"\n")?;
+                end
+            }
+            (false, true) => end,
+            (false, false) => {
+                out.put(b"\n\n")?;
+                end + 1
+            }
+        };
         locs.push((
             m.uid,
             Loc {
@@ -304,23 +484,32 @@ fn write_all(mb: &Mailbox, drop: &HashSet<u32>, file: File, orig: &fs::Metadata)
                 region: Some(region),
                 region_has_base: n == 0,
                 explicit_uid: true,
+                old: true,
                 dirty: false,
                 gone: false,
             },
         ));
     }
+    if let Some((rs, re, _)) = run.take() {
+        out.copy(&mb.file, rs, re, &mut tmp)?;
+    }
     out.flush()?;
     let f = out.file;
     f.sync_all()?;
     let _ = std::os::unix::fs::fchown(&f, Some(orig.uid()), Some(orig.gid()));
-    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(orig.mode() & 0o7777))?;
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(
+        orig.mode() & 0o7777,
+    ))?;
     f.sync_all()?;
     Ok((f, (preamble_end, locs)))
 }
 
 /// UW's pseudo-message, holding UIDVALIDITY/UIDNEXT of an empty mailbox.
 fn write_pseudo(out: &mut Out, mb: &Mailbox) -> io::Result<()> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     let mut s = format!(
         "From MAILER-DAEMON {}\nFrom: Mail System Internal Data <MAILER-DAEMON@localhost>\n\
          Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nMessage-ID: <{now}@localhost>\n\

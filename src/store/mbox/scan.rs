@@ -78,6 +78,8 @@ pub(crate) struct Scanner {
     /// Length of the last line if it was blank (1 = "\n", 2 = "\r\n").
     last_blank: u8,
     start: u64,
+    /// Size of the caller's buffer ([`CHUNK`]; smaller in tests).
+    pub cap: usize,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -106,17 +108,19 @@ impl Scanner {
             visible_after_meta: false,
             last_blank: 0,
             start,
+            cap: CHUNK,
         }
     }
 
     /// Consume a prefix of `buf` (which starts at file offset `base`).
-    /// `must_progress`: no more bytes will come (eof) or the buffer cannot
-    /// grow, so a line without LF must be taken as it is. Returns the
-    /// number of bytes consumed.
+    /// `eof`: no more bytes will come. A line without LF is otherwise left
+    /// for the next call, unless it fills the whole buffer (`cap`). Returns
+    /// the number of bytes consumed.
     pub fn feed(&mut self, buf: &[u8], base: u64, eof: bool) -> usize {
-        let must_progress = eof || buf.len() >= CHUNK;
         let mut p = 0usize;
         while p < buf.len() {
+            // The unconsumed rest cannot grow: take a line without LF as is.
+            let must_progress = eof || (p == 0 && buf.len() >= self.cap);
             if self.midline {
                 // Rest of an over-long line: count it with the current state.
                 match memchr::memchr(b'\n', &buf[p..]) {
@@ -182,7 +186,7 @@ impl Scanner {
                             let line_end = match memchr::memchr(b'\n', &buf[q..]) {
                                 Some(i) => q + i + 1,
                                 None if eof => buf.len(),
-                                None if must_progress && q == 0 => {
+                                None if must_progress && q == p => {
                                     self.midline = true;
                                     self.count_body(&buf[q..], true);
                                     return buf.len();
@@ -204,13 +208,9 @@ impl Scanner {
                             match memchr::memrchr(b'\n', rest) {
                                 Some(i) if !eof => {
                                     self.count_body(&rest[..i + 1], true);
-                                    p += i + 1;
-                                    if !must_progress || p < buf.len().saturating_sub(5) {
-                                        return p;
-                                    }
-                                    // Full buffer: a tail shorter than "From "
-                                    // is left for the next chunk.
-                                    return p;
+                                    // A partial last line is left for the
+                                    // next chunk: it may begin "From ".
+                                    return p + i + 1;
                                 }
                                 _ => {
                                     if eof {
@@ -273,7 +273,11 @@ impl Scanner {
         }
         self.last_blank = 0;
         let is_cont = matches!(line.first(), Some(b' ') | Some(b'\t'));
-        let field = if is_cont { self.field } else { headers::hidden_field(line) };
+        let field = if is_cont {
+            self.field
+        } else {
+            headers::hidden_field(line)
+        };
         if !is_cont {
             self.field = field;
         }
@@ -343,7 +347,10 @@ impl Scanner {
         let mut e = std::mem::take(&mut self.cur);
         let mut st = self.stats;
         let mut end = at;
-        if self.state == State::Body && self.last_blank > 0 && at - u64::from(self.last_blank) >= e.body_start {
+        if self.state == State::Body
+            && self.last_blank > 0
+            && at - u64::from(self.last_blank) >= e.body_start
+        {
             end = at - u64::from(self.last_blank);
             st.lf = st.lf.saturating_sub(1);
             if self.last_blank == 2 {
@@ -360,7 +367,11 @@ impl Scanner {
         let bytes = end.saturating_sub(e.hdr_start);
         let lf = st.lf.saturating_sub(st.hidden_lf);
         let crlf = st.crlf.saturating_sub(st.hidden_crlf);
-        e.size = (bytes.saturating_sub(st.hidden_bytes).saturating_sub(st.quoted) + lf).saturating_sub(crlf);
+        e.size = (bytes
+            .saturating_sub(st.hidden_bytes)
+            .saturating_sub(st.quoted)
+            + lf)
+            .saturating_sub(crlf);
         self.entries.push(e);
     }
 
@@ -390,7 +401,9 @@ pub(crate) fn scan_file(file: &File, start: u64, end: u64) -> io::Result<Scanner
     let mut filled = 0usize;
     let mut base = start;
     loop {
-        let want = ((end - base) as usize).saturating_sub(filled).min(CHUNK - filled);
+        let want = ((end - base) as usize)
+            .saturating_sub(filled)
+            .min(CHUNK - filled);
         let mut n = 0;
         if want > 0 {
             n = file.read_at(&mut buf[filled..filled + want], base + filled as u64)?;
@@ -426,7 +439,10 @@ pub(crate) fn parse_from_line(line: &[u8]) -> Option<(i64, i32)> {
     if rest.len() > 4096 {
         return None;
     }
-    let mut toks: Vec<&[u8]> = rest.split(|&c| c == b' ' || c == b'\t').filter(|t| !t.is_empty()).collect();
+    let mut toks: Vec<&[u8]> = rest
+        .split(|&c| c == b' ' || c == b'\t')
+        .filter(|t| !t.is_empty())
+        .collect();
     let n = toks.len();
     if n >= 3 && toks[n - 3] == b"remote" && toks[n - 2] == b"from" {
         toks.truncate(n - 3);
@@ -452,7 +468,12 @@ pub(crate) fn parse_from_line(line: &[u8]) -> Option<(i64, i32)> {
     if tail < 5 {
         return None;
     }
-    let (wd, mon, day, time) = (toks[tail - 4], toks[tail - 3], toks[tail - 2], toks[tail - 1]);
+    let (wd, mon, day, time) = (
+        toks[tail - 4],
+        toks[tail - 3],
+        toks[tail - 2],
+        toks[tail - 1],
+    );
     if !WEEKDAYS.iter().any(|w| w.eq_ignore_ascii_case(wd)) {
         return None;
     }
@@ -477,7 +498,8 @@ pub(crate) fn parse_from_line(line: &[u8]) -> Option<(i64, i32)> {
     }
     let zmin = zone.map(zone_minutes).unwrap_or(0);
     let days = days_from_civil(y, month, day);
-    let secs = days * 86400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s) - i64::from(zmin) * 60;
+    let secs = days * 86400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)
+        - i64::from(zmin) * 60;
     Some((secs, zmin))
 }
 
@@ -485,7 +507,8 @@ fn num(t: &[u8], min: usize, max: usize) -> Option<u32> {
     if t.len() < min || t.len() > max || !t.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    t.iter().try_fold(0u32, |a, &c| Some(a * 10 + u32::from(c - b'0')))
+    t.iter()
+        .try_fold(0u32, |a, &c| Some(a * 10 + u32::from(c - b'0')))
 }
 
 fn is_year(t: &[u8]) -> bool {
@@ -499,16 +522,32 @@ fn is_zone(t: &[u8]) -> bool {
 
 fn zone_minutes(t: &[u8]) -> i32 {
     if t.len() == 5 && (t[0] == b'+' || t[0] == b'-') {
-        let v = t[1..].iter().fold(0i32, |a, &c| a * 10 + i32::from(c - b'0'));
+        let v = t[1..]
+            .iter()
+            .fold(0i32, |a, &c| a * 10 + i32::from(c - b'0'));
         let m = (v / 100) * 60 + v % 100;
         return if t[0] == b'-' { -m } else { m };
     }
     const NAMED: &[(&[u8], i32)] = &[
-        (b"EST", -300), (b"EDT", -240), (b"CST", -360), (b"CDT", -300),
-        (b"MST", -420), (b"MDT", -360), (b"PST", -480), (b"PDT", -420),
-        (b"BST", 60), (b"CET", 60), (b"CEST", 120), (b"MET", 60), (b"MEST", 120),
+        (b"EST", -300),
+        (b"EDT", -240),
+        (b"CST", -360),
+        (b"CDT", -300),
+        (b"MST", -420),
+        (b"MDT", -360),
+        (b"PST", -480),
+        (b"PDT", -420),
+        (b"BST", 60),
+        (b"CET", 60),
+        (b"CEST", 120),
+        (b"MET", 60),
+        (b"MEST", 120),
     ];
-    NAMED.iter().find(|(n, _)| n.eq_ignore_ascii_case(t)).map(|&(_, m)| m).unwrap_or(0)
+    NAMED
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(t))
+        .map(|&(_, m)| m)
+        .unwrap_or(0)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant).
@@ -558,12 +597,30 @@ mod tests {
             ("From a@b Thu Jan  1 00:00:00 1970\n", Some(0)),
             ("From a@b Mon Nov 23 11:18:26 2026\n", Some(1795432706)),
             ("From a@b Mon Nov 23 11:18 2026\n", Some(1795432680)),
-            ("From a@b Mon Nov 23 11:18:26 2026 +0100\n", Some(1795432706 - 3600)),
-            ("From a@b Mon Nov 23 11:18:26 -0100 2026\r\n", Some(1795432706 + 3600)),
-            ("From a@b Mon Nov 23 11:18:26 PST 2026\n", Some(1795432706 + 8 * 3600)),
-            ("From a b c Mon Nov 23 11:18:26 2026 remote from x\n", Some(1795432706)),
-            ("From a@b Mon Nov 23 11:18:26 70\n", None.or(Some(days_from_civil(1970, 11, 23) * 86400 + 40706))),
-            ("From MAILER-DAEMON Mon Nov 23 11:18:26 2026", Some(1795432706)),
+            (
+                "From a@b Mon Nov 23 11:18:26 2026 +0100\n",
+                Some(1795432706 - 3600),
+            ),
+            (
+                "From a@b Mon Nov 23 11:18:26 -0100 2026\r\n",
+                Some(1795432706 + 3600),
+            ),
+            (
+                "From a@b Mon Nov 23 11:18:26 PST 2026\n",
+                Some(1795432706 + 8 * 3600),
+            ),
+            (
+                "From a b c Mon Nov 23 11:18:26 2026 remote from x\n",
+                Some(1795432706),
+            ),
+            (
+                "From a@b Mon Nov 23 11:18:26 70\n",
+                None.or(Some(days_from_civil(1970, 11, 23) * 86400 + 40706)),
+            ),
+            (
+                "From MAILER-DAEMON Mon Nov 23 11:18:26 2026",
+                Some(1795432706),
+            ),
             ("From here to eternity\n", None),
             ("From a@b Xyz Nov 23 11:18:26 2026\n", None),
             ("From a@b Mon Foo 23 11:18:26 2026\n", None),
@@ -574,7 +631,11 @@ mod tests {
             ("from a@b Mon Nov 23 11:18:26 2026\n", None),
         ];
         for &(line, want) in cases {
-            assert_eq!(parse_from_line(line.as_bytes()).map(|d| d.0), want, "{line:?}");
+            assert_eq!(
+                parse_from_line(line.as_bytes()).map(|d| d.0),
+                want,
+                "{line:?}"
+            );
         }
     }
 
@@ -587,12 +648,18 @@ mod tests {
     }
 
     fn scan_chunked(data: &[u8], chunk: usize) -> Scanner {
+        scan_capped(data, chunk, usize::MAX)
+    }
+
+    /// Feed `chunk` bytes at a time into a buffer never larger than `cap`.
+    fn scan_capped(data: &[u8], chunk: usize, cap: usize) -> Scanner {
         let mut sc = Scanner::new(0);
+        sc.cap = cap;
         let mut buf: Vec<u8> = Vec::new();
         let mut base = 0u64;
         let mut pos = 0;
         loop {
-            let take = chunk.min(data.len() - pos);
+            let take = chunk.min(data.len() - pos).min(cap - buf.len());
             buf.extend_from_slice(&data[pos..pos + take]);
             pos += take;
             let eof = pos == data.len();
@@ -634,16 +701,55 @@ mod tests {
             // NULs and an empty body.
             (format!("{f1}A: \0\n\n\n"), 0, vec![(0, 34, 40, 40, 8)]),
             // Header with no blank line before the next From_.
-            (format!("{f1}A: b\n{f1}B: c\n"), 0, vec![(0, 34, 39, 39, 6), (39, 73, 78, 78, 6)]),
+            (
+                format!("{f1}A: b\n{f1}B: c\n"),
+                0,
+                vec![(0, 34, 39, 39, 6), (39, 73, 78, 78, 6)],
+            ),
         ];
         for (data, pre, want) in &cases {
             for chunk in [1usize, 2, 3, 7, 64, 100000] {
                 let sc = scan_chunked(data.as_bytes(), chunk);
-                let got: Vec<Want> =
-                    sc.entries.iter().map(|e| (e.from_start, e.hdr_start, e.body_start, e.end, e.size)).collect();
+                let got: Vec<Want> = sc
+                    .entries
+                    .iter()
+                    .map(|e| (e.from_start, e.hdr_start, e.body_start, e.end, e.size))
+                    .collect();
                 assert_eq!(&got, want, "chunk {chunk} data {data:?}");
-                assert_eq!(sc.preamble_end.unwrap_or(0), *pre, "chunk {chunk} data {data:?}");
+                assert_eq!(
+                    sc.preamble_end.unwrap_or(0),
+                    *pre,
+                    "chunk {chunk} data {data:?}"
+                );
             }
+        }
+    }
+
+    /// A buffer that is full at every feed (the driver's normal case) must
+    /// not cut header lines: every message's X-UID is found, whatever the
+    /// buffer size, as long as lines fit.
+    #[test]
+    fn full_buffer_keeps_header_lines_whole() {
+        let mut data = String::new();
+        for i in 1..=40 {
+            data.push_str(&format!("From a@b Mon Nov 23 11:18:26 2026\nSubject: message {i}\nX-UID: {i}\n\nbody {i}\n>From x\n\n"));
+        }
+        let whole = scan_chunked(data.as_bytes(), data.len());
+        for cap in [64usize, 65, 80, 97, 128, 1000] {
+            let sc = scan_capped(data.as_bytes(), cap, cap);
+            let uids: Vec<Option<u32>> = sc.entries.iter().map(|e| e.meta.uid).collect();
+            assert_eq!(uids, (1..=40).map(Some).collect::<Vec<_>>(), "cap {cap}");
+            let a: Vec<_> = sc
+                .entries
+                .iter()
+                .map(|e| (e.from_start, e.body_start, e.end, e.size))
+                .collect();
+            let b: Vec<_> = whole
+                .entries
+                .iter()
+                .map(|e| (e.from_start, e.body_start, e.end, e.size))
+                .collect();
+            assert_eq!(a, b, "cap {cap}");
         }
     }
 
@@ -655,7 +761,10 @@ mod tests {
             let sc = scan_chunked(data.as_bytes(), chunk);
             let m = &sc.entries[0].meta;
             assert_eq!(m.base, Some((1234, 10)));
-            assert_eq!(m.base_keywords, vec!["$Junk".to_string(), "work".to_string()]);
+            assert_eq!(
+                m.base_keywords,
+                vec!["$Junk".to_string(), "work".to_string()]
+            );
             assert_eq!(m.uid, Some(5));
             assert!(m.old);
             assert_eq!(m.keywords, vec!["work".to_string()]);

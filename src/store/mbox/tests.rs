@@ -24,14 +24,18 @@ fn view(mb: &mut Mailbox, i: usize) -> String {
 
 #[test]
 fn open_writes_nothing_and_assigns_implicit_uids() {
-    let data = format!("{F}Subject: a\n\n>From x\n\n{F}Subject: b\nX-UID: 9\n\nb\n\n{F}Subject: c\n\nc\n");
+    let data =
+        format!("{F}Subject: a\n\n>From x\n\n{F}Subject: b\nX-UID: 9\n\nb\n\n{F}Subject: c\n\nc\n");
     let p = tmp("implicit", data.as_bytes());
     let mtime = fs::metadata(&p).unwrap().modified().unwrap();
     let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
     assert_eq!(fs::read(&p).unwrap(), data.as_bytes());
     assert_eq!(fs::metadata(&p).unwrap().modified().unwrap(), mtime);
     assert_eq!(mb.uid_validity(), 1795432706);
-    assert_eq!(mb.messages().iter().map(|m| m.uid).collect::<Vec<_>>(), vec![1, 9, 10]);
+    assert_eq!(
+        mb.messages().iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![1, 9, 10]
+    );
     assert_eq!(mb.uid_next(), 11);
     assert_eq!(view(&mut mb, 0), "Subject: a\r\n\r\nFrom x\r\n");
     assert_eq!(view(&mut mb, 1), "Subject: b\r\n\r\nb\r\n");
@@ -44,7 +48,10 @@ fn duplicate_uids_are_repaired_with_new_validity() {
     let p = tmp("dup", data.as_bytes());
     let mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
     assert_eq!(mb.uid_validity(), 101);
-    assert_eq!(mb.messages().iter().map(|m| m.uid).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(
+        mb.messages().iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
 }
 
 #[test]
@@ -58,7 +65,10 @@ fn uw_pseudo_message_hidden() {
     assert_eq!(mb.len(), 1);
     assert_eq!((mb.uid_validity(), mb.uid_next()), (1000, 20));
     let m = &mb.messages()[0];
-    assert_eq!((m.uid, m.flags, m.recent), (19, Flags(Flags::SEEN.0 | Flags::FLAGGED.0), false));
+    assert_eq!(
+        (m.uid, m.flags, m.recent),
+        (19, Flags(Flags::SEEN.0 | Flags::FLAGGED.0), false)
+    );
     assert_eq!(mb.keywords()[m.keywords[0] as usize], "work");
     assert_eq!(view(&mut mb, 0), "Subject: real\r\n\r\nbody\r\n");
 }
@@ -74,7 +84,10 @@ fn flags_then_in_place_then_expunge_round_trip() {
     let ino1 = fs::metadata(&p).unwrap().ino();
     let mut other = Mailbox::open(&p, &OpenOptions::default()).unwrap();
     assert_eq!(other.messages()[1].flags, Flags::SEEN);
-    assert_eq!(other.messages().iter().map(|m| m.uid).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        other.messages().iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     assert!(!other.messages()[0].recent);
     mb.set_flags(2, Flags(Flags::FLAGGED.0 | Flags::DELETED.0), &[]);
     mb.write_back().unwrap(); // fits the padding: in place
@@ -93,7 +106,10 @@ fn flags_then_in_place_then_expunge_round_trip() {
     assert_eq!(view(&mut other, 1), before[2]);
     let fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
     assert_eq!(fresh.uid_validity(), 1795432706);
-    assert_eq!(fresh.messages().iter().map(|m| m.uid).collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(
+        fresh.messages().iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
     assert_eq!(fresh.uid_next(), 4);
 }
 
@@ -102,16 +118,31 @@ fn append_then_sync_reads_tail() {
     let p = tmp("append", b"");
     let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
     let kw = vec!["work".to_string()];
-    let m = NewMessage { data: b"Subject: x\r\nStatus: RO\r\n\r\nFrom me\r\n>From you\r\nend", from: "a@b", date: (1795432706, 0), flags: Flags::FLAGGED, keywords: &kw };
+    let m = NewMessage {
+        data: b"Subject: x\r\nStatus: RO\r\n\r\nFrom me\r\n>From you\r\nend",
+        from: "a@b",
+        date: (1795432706, 0),
+        flags: Flags::FLAGGED,
+        keywords: &kw,
+    };
     let (v, uids) = append(&p, &[m]).unwrap();
     assert_eq!(uids, vec![1]);
     let ch = mb.sync().unwrap();
     assert_eq!(ch.new, 1);
     assert_eq!(mb.uid_validity(), v);
-    assert_eq!(view(&mut mb, 0), "Subject: x\r\nX-Original-Status: RO\r\n\r\nFrom me\r\n>From you\r\nend\r\n");
+    assert_eq!(
+        view(&mut mb, 0),
+        "Subject: x\r\nX-Original-Status: RO\r\n\r\nFrom me\r\n>From you\r\nend\r\n"
+    );
     assert_eq!(mb.messages()[0].flags, Flags::FLAGGED);
     assert_eq!(mb.messages()[0].internal_date, (1795432706, 0));
-    let m2 = NewMessage { data: b"Subject: y\n\nbody\n", from: "", date: (0, 0), flags: Flags::default(), keywords: &[] };
+    let m2 = NewMessage {
+        data: b"Subject: y\n\nbody\n",
+        from: "",
+        date: (0, 0),
+        flags: Flags::default(),
+        keywords: &[],
+    };
     let (v2, uids) = append(&p, &[m2]).unwrap();
     assert_eq!((v2, uids), (v, vec![2]));
     let ch = mb.sync().unwrap();
@@ -124,10 +155,23 @@ fn append_then_sync_reads_tail() {
     let ch = mb.sync().unwrap();
     assert_eq!(ch.new, 1);
     assert_eq!(mb.messages()[2].uid, 3);
-    let (_, uids) = append(&p, &[NewMessage { data: b"S: 1\n\n1\n", from: "x", date: (5, 0), flags: Flags::default(), keywords: &[] }]).unwrap();
+    let (_, uids) = append(
+        &p,
+        &[NewMessage {
+            data: b"S: 1\n\n1\n",
+            from: "x",
+            date: (5, 0),
+            flags: Flags::default(),
+            keywords: &[],
+        }],
+    )
+    .unwrap();
     assert_eq!(uids, vec![4]);
     let fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
-    assert_eq!(fresh.messages().iter().map(|m| m.uid).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    assert_eq!(
+        fresh.messages().iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
     assert_eq!(fresh.uid_next(), 5);
 }
 
@@ -138,8 +182,21 @@ fn expunge_all_keeps_uid_state_in_pseudo_message() {
     let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
     mb.expunge(&[0]).unwrap();
     let fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
-    assert_eq!((fresh.len(), fresh.uid_validity(), fresh.uid_next()), (0, 1795432706, 2));
-    let (v, uids) = append(&p, &[NewMessage { data: b"S: 1\n\n1\n", from: "x", date: (5, 0), flags: Flags::default(), keywords: &[] }]).unwrap();
+    assert_eq!(
+        (fresh.len(), fresh.uid_validity(), fresh.uid_next()),
+        (0, 1795432706, 2)
+    );
+    let (v, uids) = append(
+        &p,
+        &[NewMessage {
+            data: b"S: 1\n\n1\n",
+            from: "x",
+            date: (5, 0),
+            flags: Flags::default(),
+            keywords: &[],
+        }],
+    )
+    .unwrap();
     assert_eq!((v, uids), (1795432706, vec![2]));
 }
 
@@ -151,5 +208,7 @@ fn garbage_before_first_message_is_kept() {
     assert_eq!(mb.len(), 1);
     mb.set_flags(0, Flags::SEEN, &[]);
     mb.write_back().unwrap();
-    assert!(fs::read_to_string(&p).unwrap().starts_with("\n\njunk line\nFrom a@b"));
+    assert!(fs::read_to_string(&p)
+        .unwrap()
+        .starts_with("\n\njunk line\nFrom a@b"));
 }
