@@ -13,24 +13,19 @@
 //! [`ErrorKind::BadName`]. Listing is bounded in depth and entries, and
 //! never follows a symlinked directory (no loops).
 //!
-//! Subscriptions (RFC 3501 §6.3.6) are kept in `mail_dir/.subscriptions`,
-//! one modified UTF-7 name a line, replaced atomically.
+//! The file system work (creating, deleting, renaming, walking the tree,
+//! the `.subscriptions` file, symlink refusal) is [`crate::store::folders`];
+//! this module adds what is IMAP's: modified UTF-7, INBOX folding, LIST
+//! patterns, SPECIAL-USE names, and answers RFC 3501 expects where the
+//! file system alone would say something else (a level below a mailbox
+//! file, DELETE of a level that still has children).
 
 use crate::imap::utf7;
 use crate::imap::wire::MailboxName;
+use crate::store::folders::{Folders as StoreFolders, MAX_DEPTH, MAX_NAME};
 use crate::store::{ErrorKind, StoreError};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-
-/// Deepest folder level listed.
-const MAX_DEPTH: usize = 16;
-/// Most folders listed.
-const MAX_ENTRIES: usize = 10_000;
-/// Longest name accepted, in bytes (UTF-8).
-const MAX_NAME: usize = 1024;
-/// Subscription file name under `mail_dir`.
-const SUBSCRIPTIONS: &str = ".subscriptions";
 
 /// Where one user's mailboxes are.
 #[derive(Clone, Debug)]
@@ -109,6 +104,10 @@ pub(crate) fn special_use(name: &str) -> Option<&'static str> {
 }
 
 impl Folders {
+    fn store(&self) -> StoreFolders {
+        StoreFolders::new(&self.root, &self.inbox)
+    }
+
     /// The file (or directory) a name stands for.
     pub(crate) fn path(&self, name: &MailboxName) -> Result<PathBuf, StoreError> {
         let s = decode(name)?;
@@ -120,90 +119,64 @@ impl Folders {
         if name == "INBOX" {
             return Ok(self.inbox.clone());
         }
-        let mut p = self.root.clone();
-        for c in components(name)? {
-            p.push(c);
-        }
-        Ok(p)
+        components(name)?;
+        self.store().path(name)
     }
 
     /// CREATE: an empty mbox file, or a directory when the name ends with
     /// the delimiter (RFC 3501 §6.3.3); missing levels are created.
     pub(crate) fn create(&self, name: &MailboxName) -> Result<(), StoreError> {
         let s = decode(name)?;
-        let (s, dir) = match s.strip_suffix('/') {
-            Some(t) => (t.to_string(), true),
-            None => (s, false),
-        };
-        if s == "INBOX" {
+        let base = s.strip_suffix('/').unwrap_or(&s);
+        if base == "INBOX" {
             return Err(StoreError::new(ErrorKind::Exists, "INBOX always exists"));
         }
-        let path = self.path_of(&s)?;
-        if std::fs::symlink_metadata(&path).is_ok() {
-            return Err(StoreError::new(ErrorKind::Exists, format!("{} exists", path.display())));
-        }
-        self.make_parent(&path)?;
-        if dir {
-            std::fs::DirBuilder::new().mode(0o700).create(&path).map_err(|e| io_err("mkdir", &path, e))?;
-        } else {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| io_err("create", &path, e))?;
-        }
-        Ok(())
+        let path = self.path_of(base)?;
+        self.check_levels(&path)?;
+        self.store().create(&s)
     }
 
     /// DELETE of a file, or of an empty directory level. `Ok(false)` when
     /// the directory still has children (RFC 3501 §6.3.4 says NO).
     pub(crate) fn delete(&self, name: &MailboxName) -> Result<bool, StoreError> {
-        let path = self.path(name)?;
+        let s = decode(name)?;
+        let path = self.path_of(&s)?;
         let meta = std::fs::symlink_metadata(&path).map_err(|e| io_err("stat", &path, e))?;
-        if meta.is_dir() {
-            match std::fs::remove_dir(&path) {
-                Ok(()) => Ok(true),
-                Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => Ok(false),
-                Err(e) => Err(io_err("rmdir", &path, e)),
-            }
-        } else {
-            std::fs::remove_file(&path).map_err(|e| io_err("unlink", &path, e))?;
-            Ok(true)
+        if meta.is_dir() && std::fs::read_dir(&path).map_err(|e| io_err("readdir", &path, e))?.next().is_some() {
+            return Ok(false);
         }
+        self.store().delete(&s)?;
+        Ok(true)
     }
 
     /// RENAME of a folder other than INBOX; its children move with it.
     pub(crate) fn rename(&self, from: &MailboxName, to: &MailboxName) -> Result<(), StoreError> {
-        let src = self.path(from)?;
-        let dst = self.path(to)?;
-        std::fs::symlink_metadata(&src).map_err(|e| io_err("stat", &src, e))?;
-        if dst.starts_with(&src) {
-            return Err(StoreError::new(ErrorKind::BadName, "cannot move a folder into itself"));
-        }
-        self.make_parent(&dst)?;
-        if std::fs::symlink_metadata(&dst).is_ok() {
-            return Err(StoreError::new(ErrorKind::Exists, format!("{} exists", dst.display())));
-        }
-        std::fs::rename(&src, &dst).map_err(|e| io_err("rename", &src, e))
+        let (a, b) = (decode(from)?, decode(to)?);
+        self.path_of(&a)?;
+        let dst = self.path_of(&b)?;
+        self.check_levels(&dst)?;
+        self.store().rename(&a, &b)
     }
 
-    /// Creates the levels above `path` (for RENAME and INBOX moves).
-    /// A level that is an mbox file cannot hold children: `BadName`.
-    pub(crate) fn make_parent(&self, path: &Path) -> Result<(), StoreError> {
+    /// A level above `path` that is an mbox file cannot hold children.
+    fn check_levels(&self, path: &Path) -> Result<(), StoreError> {
         if let Some(parent) = path.parent() {
-            let not_dir = || StoreError::new(ErrorKind::BadName, format!("{} is not a directory", parent.display()));
             if parent.ancestors().any(|a| a.starts_with(&self.root) && a.exists() && !a.is_dir()) {
-                return Err(not_dir());
+                return Err(StoreError::new(ErrorKind::BadName, format!("{} is not a directory", parent.display())));
             }
+        }
+        Ok(())
+    }
+
+    /// Creates the levels above `path` (RENAME of INBOX, APPEND to a new spool).
+    pub(crate) fn make_parent(&self, path: &Path) -> Result<(), StoreError> {
+        self.check_levels(path)?;
+        if let Some(parent) = path.parent() {
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
                 .create(parent)
                 .map_err(|e| io_err("mkdir", parent, e))?;
-            if !parent.is_dir() {
-                return Err(not_dir());
-            }
         }
         Ok(())
     }
@@ -214,96 +187,39 @@ impl Folders {
     }
 
     /// Every folder: INBOX first, then the tree under `mail_dir` in name
-    /// order. Bounded by [`MAX_DEPTH`] and [`MAX_ENTRIES`].
+    /// order (bounded by the store's depth and entry limits).
     pub(crate) fn list_all(&self) -> Vec<Entry> {
         let mut out = vec![Entry { name: "INBOX".into(), noselect: false, has_children: false }];
-        self.walk(&self.root, "", 0, &mut out);
+        let listed = self.store().list().unwrap_or_else(|e| {
+            crate::log::event("LIST failed").field("detail", e.detail.as_bytes()).warn();
+            Vec::new()
+        });
+        for e in listed {
+            let top = e.name.split('/').next().unwrap_or("");
+            if top.eq_ignore_ascii_case("INBOX") || e.name.chars().any(|c| c.is_control()) {
+                continue;
+            }
+            out.push(Entry { name: e.name, noselect: e.no_select, has_children: e.has_children });
+        }
         out
     }
 
-    fn walk(&self, dir: &Path, prefix: &str, depth: usize, out: &mut Vec<Entry>) -> bool {
-        let Ok(rd) = std::fs::read_dir(dir) else { return false };
-        let mut names: Vec<(String, bool)> = Vec::new();
-        for e in rd.flatten() {
-            if names.len() + out.len() >= MAX_ENTRIES {
-                break;
-            }
-            let Ok(name) = e.file_name().into_string() else { continue };
-            if name.starts_with('.') || name.ends_with(".lock") || name.chars().any(|c| c.is_control()) {
-                continue;
-            }
-            if depth == 0 && name.eq_ignore_ascii_case("INBOX") {
-                continue;
-            }
-            let path = e.path();
-            if path == self.inbox {
-                continue;
-            }
-            let Ok(lmeta) = std::fs::symlink_metadata(&path) else { continue };
-            if lmeta.is_dir() {
-                names.push((name, true));
-            } else if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-                names.push((name, false));
-            }
-        }
-        names.sort();
-        let any = !names.is_empty();
-        for (name, is_dir) in names {
-            let full = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
-            let at = out.len();
-            out.push(Entry { name: full.clone(), noselect: is_dir, has_children: false });
-            if is_dir && depth + 1 < MAX_DEPTH {
-                let kids = self.walk(&dir.join(&name), &full, depth + 1, out);
-                out[at].has_children = kids;
-            }
-        }
-        any
-    }
-
-    fn subscriptions_path(&self) -> PathBuf {
-        self.root.join(SUBSCRIPTIONS)
-    }
-
-    /// Subscribed names (modified UTF-7, as the client sent them).
+    /// Subscribed names in wire form (modified UTF-7).
     pub(crate) fn subscriptions(&self) -> Vec<Vec<u8>> {
-        let Ok(text) = std::fs::read(self.subscriptions_path()) else { return Vec::new() };
-        text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).take(MAX_ENTRIES).map(|l| l.to_vec()).collect()
+        self.store().subscriptions().unwrap_or_default().iter().map(|n| encode(n)).collect()
     }
 
-    /// Adds or removes a subscription; the file is replaced atomically.
+    /// Adds or removes a subscription (both idempotent).
     pub(crate) fn set_subscribed(&self, name: &MailboxName, on: bool) -> Result<(), StoreError> {
-        let mut subs = self.subscriptions();
-        let present = subs.iter().any(|s| *s == name.0);
-        if present == on {
-            return Ok(());
-        }
+        let s = decode(name)?;
         if on {
-            subs.push(name.0.clone());
+            self.store().subscribe(&s)
         } else {
-            subs.retain(|s| *s != name.0);
+            match self.store().unsubscribe(&s) {
+                Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+                r => r,
+            }
         }
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.root)
-            .map_err(|e| io_err("mkdir", &self.root, e))?;
-        let path = self.subscriptions_path();
-        let tmp = self.root.join(format!("{SUBSCRIPTIONS}.{}", std::process::id()));
-        let mut data = Vec::new();
-        for s in &subs {
-            data.extend_from_slice(s);
-            data.push(b'\n');
-        }
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-            f.write_all(&data)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io_err("write", &path, e)
-        })
     }
 }
 
