@@ -300,7 +300,7 @@ fn render_flags<V: MailView + ?Sized>(view: &V, i: usize, out: &mut Vec<u8>) {
     ];
     out.extend_from_slice(b"FLAGS (");
     let start = out.len();
-    let mut word = |out: &mut Vec<u8>, w: &str| {
+    let word = |out: &mut Vec<u8>, w: &str| {
         if out.len() > start {
             out.push(b' ');
         }
