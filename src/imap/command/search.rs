@@ -543,7 +543,8 @@ Content-Type: message/rfc822\n\nFrom: inner@example.org\nSubject: Inner Title\n\
     fn responses() {
         let v = mailbox();
         let tag = Tag("t1".into());
-        let cases: Vec<(Vec<usize>, bool, Option<Vec<SearchReturn>>, &str)> = vec![
+        type Case = (Vec<usize>, bool, Option<Vec<SearchReturn>>, &'static str);
+        let cases: Vec<Case> = vec![
             (vec![0, 2, 3], false, None, "* SEARCH 1 3 4\r\n"),
             (vec![0, 2, 3], true, None, "* SEARCH 10 30 40\r\n"),
             (vec![], false, None, "* SEARCH\r\n"),
@@ -574,5 +575,72 @@ Content-Type: message/rfc822\n\nFrom: inner@example.org\nSubject: Inner Title\n\
         let mut v = MemView::new(&[]);
         let hits = search(&mut v, &K::And(vec![K::Uid(set("1:*")), K::Sequence(set("*"))]), None, NOW).expect("search");
         assert!(hits.is_empty());
+    }
+}
+
+/// Timing of the read side on a real mbox, held in memory so only this
+/// crate's work is measured (not run by default):
+/// `POSTERN_BENCH_MBOX=/tmp/big10k.mbox POSTERN_BENCH_WORD=zqx007919vorn
+/// cargo test --release --lib imap::command::search::bench -- --ignored --nocapture`
+#[cfg(test)]
+mod bench {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::imap::command::fetch::fetch;
+    use crate::imap::view::mem::MemView;
+    use crate::imap::wire::command::FetchAttr;
+
+    #[test]
+    #[ignore]
+    fn bench_mbox() {
+        let Some(path) = std::env::var_os("POSTERN_BENCH_MBOX") else { return };
+        let word = std::env::var("POSTERN_BENCH_WORD").unwrap_or_else(|_| "zqx007919vorn".into());
+        let data = std::fs::read(path).expect("read mbox");
+        let mut starts: Vec<usize> = memchr::memmem::find_iter(&data, b"\nFrom ").map(|i| i + 1).collect();
+        starts.insert(0, 0);
+        let msgs: Vec<&[u8]> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let e = starts.get(i + 1).copied().unwrap_or(data.len());
+                let m = &data[s..e];
+                &m[memchr::memchr(b'\n', m).map_or(m.len(), |n| n + 1)..]
+            })
+            .collect();
+        let mut v = MemView::new(&msgs);
+        drop(data);
+        let n = v.count();
+        for (attrs, name) in [(vec![FetchAttr::Envelope], "ENVELOPE"), (vec![FetchAttr::BodyStructure], "BODYSTRUCTURE")] {
+            let t = Instant::now();
+            let mut out = Vec::new();
+            let mut total = 0;
+            let mut plan = super::super::fetch::Fetch::new(&attrs, false);
+            for i in 0..n {
+                plan.message(&mut v, i, &mut out).expect("fetch");
+                total += out.len();
+                out.clear();
+            }
+            println!("FETCH 1:{n} {name}: {:?} ({total} bytes)", t.elapsed());
+        }
+        let t = Instant::now();
+        let mut out = Vec::new();
+        fetch(&mut v, [5000usize], &[FetchAttr::Rfc822], false, &mut out).expect("fetch");
+        println!("FETCH 5001 RFC822: {:?} ({} bytes)", t.elapsed(), out.len());
+        let t = Instant::now();
+        let hits = search(&mut v, &SearchKey::Body(word.clone().into_bytes()), None, 0).expect("search");
+        println!("SEARCH BODY {word}: {:?} hits {:?}", t.elapsed(), hits.iter().map(|i| i + 1).collect::<Vec<_>>());
+        let t = Instant::now();
+        let mut buf = Vec::new();
+        let mut parts = 0;
+        for i in 0..n {
+            buf.clear();
+            v.message(i, &mut buf).expect("read");
+            parts += crate::message::mime::parse(&buf).children().len();
+        }
+        println!("read+parse only: {:?} ({parts})", t.elapsed());
+        let t = Instant::now();
+        let hits = search(&mut v, &SearchKey::From(b"nobody-at-all".to_vec()), None, 0).expect("search");
+        println!("SEARCH FROM: {:?} hits {}", t.elapsed(), hits.len());
     }
 }

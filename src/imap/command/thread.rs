@@ -312,8 +312,7 @@ fn references(infos: &[Info]) -> Threads {
     }
     let mut slots: Vec<Option<usize>> = top.iter().map(|&n| Some(n)).collect();
     let mut slot_of: HashMap<usize, usize> = top.iter().enumerate().map(|(k, &n)| (n, k)).collect();
-    for k in 0..top.len() {
-        let r = top[k];
+    for &r in &top {
         let Some((subj, reply)) = subject_of(&t, r) else { continue };
         let Some(&e) = table.get(subj) else { continue };
         if e == r {
@@ -594,7 +593,7 @@ mod tests {
     fn rfc5256_section4_shape_and_uids() {
         // The §4 example "(2)(3 6 (4 23)(44 7 96))" built by References, with
         // UIDs equal to the numbers in the example.
-        let msgs = vec![
+        let msgs = [
             msg("2@x", "two", &day(1), ""),
             msg("3@x", "three", &day(2), ""),
             msg("6@x", "Re: three", &day(3), "<3@x>"),
