@@ -18,9 +18,11 @@ pub(crate) enum RespCode {
     AlreadyExists,
     AppendUid { uidvalidity: u32, uids: Vec<u32> },
     AuthenticationFailed,
+    BadCharset(&'static [&'static str]),
     Cannot,
     Capability(Vec<&'static str>),
     CopyUid { uidvalidity: u32, source: Vec<u32>, dest: Vec<u32> },
+    ExpungeIssued,
     InUse,
     Limit,
     Nonexistent,
@@ -42,11 +44,13 @@ impl RespCode {
             RespCode::AlreadyExists => Code::AlreadyExists,
             RespCode::AppendUid { uidvalidity, uids } => Code::AppendUid { uidvalidity: *uidvalidity, uids },
             RespCode::AuthenticationFailed => Code::AuthenticationFailed,
+            RespCode::BadCharset(c) => Code::BadCharset(c),
             RespCode::Cannot => Code::Cannot,
             RespCode::Capability(c) => Code::Capability(c),
             RespCode::CopyUid { uidvalidity, source, dest } => {
                 Code::CopyUid { uidvalidity: *uidvalidity, source, dest }
             }
+            RespCode::ExpungeIssued => Code::ExpungeIssued,
             RespCode::InUse => Code::InUse,
             RespCode::Limit => Code::Limit,
             RespCode::Nonexistent => Code::Nonexistent,

@@ -97,7 +97,7 @@ pub(crate) fn check(got: &str, want: &str) {
     assert_eq!(g.len(), w.len(), "line count differs; whole output:\n{got}");
 }
 
-const CAPS: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN MULTIAPPEND SPECIAL-USE";
+const CAPS: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN MULTIAPPEND SPECIAL-USE ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN";
 
 
 fn scen(name: &str) -> (Vec<&'static str>, bool) {
@@ -178,6 +178,21 @@ fn scen(name: &str) -> (Vec<&'static str>, bool) {
             "j LOGOUT\r\n",
             "k NOOP\r\n",
         ],
+        "fetch" => vec![
+            "a EXAMINE INBOX\r\n",
+            "b FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)\r\n",
+            "c FETCH 2 BODY[]\r\n",
+            "d SELECT INBOX\r\n",
+            "e FETCH 1 (BODY[TEXT] ENVELOPE)\r\n",
+            "f UID FETCH 2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]\r\n",
+            "g SEARCH UNSEEN\r\n",
+            "h UID SEARCH RETURN (MIN COUNT) FROM bob\r\n",
+            "i SEARCH CHARSET KOI8-R ALL\r\n",
+            "j UID SORT (REVERSE SUBJECT) UTF-8 ALL\r\n",
+            "k THREAD ORDEREDSUBJECT UTF-8 ALL\r\n",
+            "l FETCH 3 FLAGS\r\n",
+            "m FETCH 1 BODYSTRUCTURE\r\n",
+        ],
         _ => vec![],
     };
     (v, true)
@@ -227,6 +242,11 @@ fn transcript_copy_move_rename_inbox() {
         let mb = crate::store::mbox::Mailbox::open(&e.folders.root.join("Archive"), &Default::default()).unwrap();
         s.replace(&mb.uid_validity().to_string(), "$ARCHIVE_UIDVALIDITY")
     });
+}
+
+#[test]
+fn transcript_fetch_search_sort_thread() {
+    golden("fetch", no_fixup);
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! [`any`] (any state), [`auth`] (Not Authenticated), [`mailbox`] and
 //! [`append`] (Authenticated), [`selected`], [`store`] and [`idle`]
 //! (Selected), and the read side [`fetch`], [`search`], [`sort`],
-//! [`thread`] (over [`crate::imap::view::MailView`]).
+//! [`thread`] (over [`crate::imap::view::MailView`], driven from
+//! [`query`]).
 //!
 //! [`dispatch`] is the only place a typed command meets its handler; the
 //! session has already checked the state (`session::allowed`), so a
@@ -12,19 +13,24 @@
 pub(crate) mod any;
 pub(crate) mod append;
 pub(crate) mod auth;
+pub mod fetch;
 pub(crate) mod idle;
 pub(crate) mod mailbox;
+pub(crate) mod query;
+pub mod search;
 pub(crate) mod selected;
+pub mod sort;
 pub(crate) mod store;
+pub mod thread;
 
 use crate::imap::error::{Completion, ImapError};
-use crate::imap::selected::Selected;
-use crate::imap::session::{Session, State};
+use crate::imap::session::Session;
 use crate::imap::wire::{CommandKind, Tag};
 
 /// Capabilities contributed by the search family (advertised only when
 /// those commands are complete).
-pub(crate) const SEARCH_CAPABILITIES: &[&str] = &[];
+pub(crate) const SEARCH_CAPABILITIES: &[&str] =
+    &["ESEARCH", "SORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "WITHIN"];
 
 /// Runs one command whose state was already checked.
 pub(crate) fn dispatch(s: &mut Session<'_>, tag: &Tag, kind: CommandKind) -> Result<Completion, ImapError> {
@@ -59,17 +65,9 @@ pub(crate) fn dispatch(s: &mut Session<'_>, tag: &Tag, kind: CommandKind) -> Res
         Copy { uid, set, mailbox } => selected::copy(s, uid, set, mailbox, false),
         Move { uid, set, mailbox } => selected::copy(s, uid, set, mailbox, true),
         Store { uid, set, mode, silent, flags } => store::store(s, uid, set, mode, silent, flags),
-        Fetch { .. } | Search { .. } | Sort { .. } | Thread { .. } => {
-            Err(ImapError::bad("Command not available yet"))
-        }
-    }
-}
-
-/// The selected mailbox (the gate guarantees the state; a mismatch is
-/// answered BAD rather than a panic).
-pub(crate) fn selected_mut<'a>(s: &'a mut Session<'_>) -> Result<&'a mut Selected, ImapError> {
-    match &mut s.state {
-        State::Selected(sel) => Ok(sel),
-        _ => Err(ImapError::bad("No mailbox selected")),
+        Fetch { uid, set, items } => query::fetch(s, uid, set, items),
+        Search { uid, charset, returns, criteria } => query::search(s, tag, uid, charset, returns, criteria),
+        Sort { uid, criteria, charset, search } => query::sort(s, uid, criteria, charset, search),
+        Thread { uid, algorithm, charset, search } => query::thread(s, uid, algorithm, charset, search),
     }
 }
