@@ -1,0 +1,165 @@
+"""imapd against real clients, started as inetd starts it (socat nofork):
+Python imaplib over imaps and STARTTLS, curl imaps://, openssl s_client
+-starttls imap, the STARTTLS injection check, two sessions on one mailbox,
+IDLE woken by a delivery, and the failed-login limit (issue 5)."""
+
+import imaplib
+import re
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from conftest import ALICE_PASSWORD, make_message, read_until
+
+HOST = "127.0.0.1"
+
+
+def imaps(sandbox, lst) -> imaplib.IMAP4_SSL:
+    return imaplib.IMAP4_SSL(HOST, lst.port, ssl_context=sandbox.client_tls(), timeout=10)
+
+
+def login(sandbox, lst) -> imaplib.IMAP4_SSL:
+    c = imaps(sandbox, lst)
+    typ, _ = c.login("alice", ALICE_PASSWORD)
+    assert typ == "OK"
+    return c
+
+
+def test_imaps_session_with_imaplib(sandbox, inetd):
+    sandbox.deliver_many(3)
+    lst = inetd.start("imapd", "-s")
+    c = imaps(sandbox, lst)
+    caps = c.capabilities
+    for cap in ("IMAP4REV1", "IDLE", "UIDPLUS", "MOVE", "AUTH=PLAIN", "LITERAL+", "NAMESPACE"):
+        assert cap in caps, caps
+    assert "LOGINDISABLED" not in caps and "STARTTLS" not in caps
+    assert c.login("alice", ALICE_PASSWORD)[0] == "OK"
+    typ, data = c.select("INBOX")
+    assert (typ, data) == ("OK", [b"3"])
+    typ, data = c.fetch("2", "(RFC822)")
+    assert typ == "OK" and b"Subject: message 2" in data[0][1]
+    typ, data = c.uid("SEARCH", None, "ALL")
+    assert data == [b"1 2 3"]
+    assert c.create("Archive")[0] == "OK"
+    typ, data = c.uid("COPY", "1:2", "Archive")
+    assert typ == "OK"
+    assert c.response("COPYUID")[1][0].split()[1:] == [b"1:2", b"1:2"]
+    assert c.store("1", "+FLAGS", "(\\Deleted)")[0] == "OK"
+    typ, data = c.expunge()
+    assert data == [b"1"], data
+    msg = make_message(subject="appended")
+    typ, data = c.append("Archive", "(\\Seen)", imaplib.Time2Internaldate(time.time()), msg)
+    assert typ == "OK"
+    assert c.response("APPENDUID")[1][0].split()[1] == b"3"
+    typ, data = c.status("Archive", "(MESSAGES UNSEEN)")
+    assert data == [b"Archive (MESSAGES 3 UNSEEN 1)"], data  # message 2 was read (\\Seen) before COPY
+    typ, data = c.list()
+    assert b'(\\HasNoChildren \\Archive) "/" Archive' in data, data
+    assert c.logout()[0] == "BYE"
+    log = sandbox.log_text()
+    assert "Login user=alice" in log and "Logout user=alice" in log, log
+    assert ALICE_PASSWORD not in log
+
+
+def test_starttls_with_imaplib(sandbox, inetd):
+    sandbox.deliver_many(1)
+    lst = inetd.start("imapd")
+    c = imaplib.IMAP4(HOST, lst.port, timeout=10)
+    assert "STARTTLS" in c.capabilities and "LOGINDISABLED" in c.capabilities
+    assert not any(cap.startswith("AUTH=") for cap in c.capabilities)
+    with pytest.raises(imaplib.IMAP4.error):
+        c.login("alice", ALICE_PASSWORD)
+    assert c.starttls(ssl_context=sandbox.client_tls())[0] == "OK"
+    assert "AUTH=PLAIN" in c.capabilities and "STARTTLS" not in c.capabilities
+    assert c.login("alice", ALICE_PASSWORD)[0] == "OK"
+    assert c.select("INBOX") == ("OK", [b"1"])
+    c.logout()
+
+
+def test_starttls_injection_is_not_executed(sandbox, inetd):
+    lst = inetd.start("imapd")
+    with lst.connect() as raw:
+        assert b"STARTTLS" in read_until(raw, b"\r\n")
+        raw.sendall(b"a STARTTLS\r\nb CAPABILITY\r\n")
+        assert read_until(raw, b"\r\n") == b"a OK Begin TLS negotiation now\r\n"
+        with sandbox.client_tls().wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(b"c NOOP\r\n")
+            got = read_until(s, b"c OK")
+    assert b"b " not in got and b"CAPABILITY" not in got, got
+
+
+def test_curl_imaps_list_and_fetch(sandbox, inetd):
+    sandbox.deliver(make_message(subject="for curl", body="curl body text\r\n"))
+    lst = inetd.start("imapd", "-s")
+    base = f"imaps://127.0.0.1:{lst.port}"
+    common = ["curl", "-sS", "--max-time", "20", "--cacert", str(sandbox.ca),
+              "-u", f"alice:{ALICE_PASSWORD}"]
+    out = subprocess.run(common + [f"{base}/"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert '"/" INBOX' in out.stdout, out.stdout
+    out = subprocess.run(common + [f"{base}/INBOX;MAILINDEX=1"], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "Subject: for curl" in out.stdout and "curl body text" in out.stdout, out.stdout
+
+
+def test_openssl_s_client_starttls(sandbox, inetd):
+    lst = inetd.start("imapd")
+    script = f"a LOGIN alice {ALICE_PASSWORD}\r\nb SELECT INBOX\r\nc LOGOUT\r\n"
+    out = subprocess.run(
+        ["openssl", "s_client", "-starttls", "imap", "-connect", f"127.0.0.1:{lst.port}",
+         "-CAfile", str(sandbox.ca), "-verify_return_error", "-quiet", "-crlf"],
+        input=script.replace("\r\n", "\n"), capture_output=True, text=True, timeout=30)
+    assert "a OK [CAPABILITY" in out.stdout, out
+    assert "b OK [READ-WRITE]" in out.stdout and "c OK LOGOUT" in out.stdout, out.stdout
+
+
+def test_two_sessions_on_one_mailbox(sandbox, inetd):
+    sandbox.deliver_many(3)
+    lst = inetd.start("imapd", "-s")
+    a, b = login(sandbox, lst), login(sandbox, lst)
+    a.select("INBOX")
+    b.select("INBOX")
+    a.store("2", "+FLAGS", "(\\Deleted)")
+    assert a.expunge()[1] == [b"2"]
+    typ, _ = b.noop()
+    assert typ == "OK"
+    assert b.untagged_responses.get("EXPUNGE") == [b"2"], b.untagged_responses
+    typ, data = b.fetch("1:*", "(UID)")
+    assert [d for d in data] == [b"1 (UID 1)", b"2 (UID 3)"], data
+    a.logout()
+    b.logout()
+
+
+def test_idle_woken_by_a_delivery(sandbox, inetd):
+    sandbox.deliver_many(1)
+    lst = inetd.start("imapd", "-s")
+    with sandbox.client_tls().wrap_socket(socket.create_connection(lst.address, timeout=10),
+                                          server_hostname="localhost") as s:
+        read_until(s, b"\r\n")
+        s.sendall(f"a LOGIN alice {ALICE_PASSWORD}\r\nb SELECT INBOX\r\nc IDLE\r\n".encode())
+        assert b"+ idling\r\n" in read_until(s, b"+ idling\r\n")
+        t = time.monotonic()
+        sandbox.deliver(make_message(subject="wake up"))
+        got = read_until(s, b"EXISTS\r\n", timeout=5)
+        assert b"* 2 EXISTS\r\n" in got and time.monotonic() - t < 2.0, got
+        s.sendall(b"DONE\r\nd LOGOUT\r\n")
+        got = read_until(s, b"d OK")
+        assert b"c OK IDLE terminated\r\n" in got, got
+
+
+def test_failed_logins_end_the_session(sandbox, inetd):
+    sandbox.write_conf(max_auth_failures="2")
+    lst = inetd.start("imapd", "-s")
+    with sandbox.client_tls().wrap_socket(socket.create_connection(lst.address, timeout=10),
+                                          server_hostname="localhost") as s:
+        read_until(s, b"\r\n")
+        s.sendall(b"a LOGIN alice wrong\r\nb LOGIN alice wrong-again\r\n")
+        got = read_until(s, b"* BYE")
+        got += read_until(s, b"\r\n")
+    assert b"a NO [AUTHENTICATIONFAILED]" in got and b"b NO [AUTHENTICATIONFAILED]" in got, got
+    assert re.search(r"Login failed user=alice host=\[127\.0\.0\.1\]", sandbox.log_text())
+    assert "wrong-again" not in sandbox.log_text()
