@@ -16,12 +16,19 @@ use crate::store::{ErrorKind, StoreError};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum RespCode {
     AlreadyExists,
-    AppendUid { uidvalidity: u32, uids: Vec<u32> },
+    AppendUid {
+        uidvalidity: u32,
+        uids: Vec<u32>,
+    },
     AuthenticationFailed,
     BadCharset(&'static [&'static str]),
     Cannot,
     Capability(Vec<&'static str>),
-    CopyUid { uidvalidity: u32, source: Vec<u32>, dest: Vec<u32> },
+    CopyUid {
+        uidvalidity: u32,
+        source: Vec<u32>,
+        dest: Vec<u32>,
+    },
     ExpungeIssued,
     InUse,
     Limit,
@@ -42,14 +49,23 @@ impl RespCode {
     pub(crate) fn as_code(&self) -> Code<'_> {
         match self {
             RespCode::AlreadyExists => Code::AlreadyExists,
-            RespCode::AppendUid { uidvalidity, uids } => Code::AppendUid { uidvalidity: *uidvalidity, uids },
+            RespCode::AppendUid { uidvalidity, uids } => Code::AppendUid {
+                uidvalidity: *uidvalidity,
+                uids,
+            },
             RespCode::AuthenticationFailed => Code::AuthenticationFailed,
             RespCode::BadCharset(c) => Code::BadCharset(c),
             RespCode::Cannot => Code::Cannot,
             RespCode::Capability(c) => Code::Capability(c),
-            RespCode::CopyUid { uidvalidity, source, dest } => {
-                Code::CopyUid { uidvalidity: *uidvalidity, source, dest }
-            }
+            RespCode::CopyUid {
+                uidvalidity,
+                source,
+                dest,
+            } => Code::CopyUid {
+                uidvalidity: *uidvalidity,
+                source,
+                dest,
+            },
             RespCode::ExpungeIssued => Code::ExpungeIssued,
             RespCode::InUse => Code::InUse,
             RespCode::Limit => Code::Limit,
@@ -80,15 +96,27 @@ pub(crate) struct Completion {
 impl Completion {
     /// `OK <text>`.
     pub(crate) fn ok(text: impl Into<String>) -> Completion {
-        Completion { code: None, text: text.into(), answered: false }
+        Completion {
+            code: None,
+            text: text.into(),
+            answered: false,
+        }
     }
     /// `OK [code] <text>`.
     pub(crate) fn with(code: RespCode, text: impl Into<String>) -> Completion {
-        Completion { code: Some(code), text: text.into(), answered: false }
+        Completion {
+            code: Some(code),
+            text: text.into(),
+            answered: false,
+        }
     }
     /// The tagged answer is already in the output.
     pub(crate) fn answered() -> Completion {
-        Completion { code: None, text: String::new(), answered: true }
+        Completion {
+            code: None,
+            text: String::new(),
+            answered: true,
+        }
     }
 }
 
@@ -155,7 +183,10 @@ pub(crate) fn store_error_response(e: &StoreError, role: Role, user: &str) -> (R
             .field("detail", e.detail.as_bytes())
             .raw("stamp", &stamp)
             .error();
-        (RespCode::ServerBug, format!("{what}, see server log [{stamp}]"))
+        (
+            RespCode::ServerBug,
+            format!("{what}, see server log [{stamp}]"),
+        )
     };
     match e.kind {
         ErrorKind::NotFound if role == Role::Destination => {
@@ -164,7 +195,10 @@ pub(crate) fn store_error_response(e: &StoreError, role: Role, user: &str) -> (R
         ErrorKind::NotFound => (RespCode::Nonexistent, "Mailbox does not exist".into()),
         ErrorKind::Exists => (RespCode::AlreadyExists, "Mailbox already exists".into()),
         ErrorKind::BadName => (RespCode::Cannot, "Invalid mailbox name".into()),
-        ErrorKind::InUse => (RespCode::InUse, "Mailbox is in use by another session".into()),
+        ErrorKind::InUse => (
+            RespCode::InUse,
+            "Mailbox is in use by another session".into(),
+        ),
         ErrorKind::LockTimeout => (RespCode::InUse, "Mailbox is locked, try again later".into()),
         ErrorKind::Permission => (RespCode::NoPerm, "Permission denied".into()),
         ErrorKind::NoSpace => (RespCode::OverQuota, "Not enough disk space".into()),
@@ -185,7 +219,12 @@ pub(crate) fn timestamp_now() -> String {
 fn format_utc(t: i64) -> String {
     let (y, m, d) = crate::message::date::civil_from_days(t.div_euclid(86_400));
     let s = t.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", s / 3600, s / 60 % 60, s % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
 }
 
 #[cfg(test)]

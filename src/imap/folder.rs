@@ -53,7 +53,9 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> StoreError {
         std::io::ErrorKind::NotFound => ErrorKind::NotFound,
         std::io::ErrorKind::AlreadyExists => ErrorKind::Exists,
         std::io::ErrorKind::PermissionDenied => ErrorKind::Permission,
-        _ if e.raw_os_error() == Some(libc::ENOSPC) || e.raw_os_error() == Some(libc::EDQUOT) => ErrorKind::NoSpace,
+        _ if e.raw_os_error() == Some(libc::ENOSPC) || e.raw_os_error() == Some(libc::EDQUOT) => {
+            ErrorKind::NoSpace
+        }
         _ => ErrorKind::Io,
     };
     StoreError::new(kind, format!("{what} {}: {e}", path.display()))
@@ -87,8 +89,14 @@ pub(crate) fn decode(name: &MailboxName) -> Result<String, StoreError> {
     if name.is_inbox() {
         return Ok("INBOX".into());
     }
-    let s = name.decode().map_err(|_| bad("invalid modified UTF-7", &String::from_utf8_lossy(&name.0)))?;
-    Ok(if s.eq_ignore_ascii_case("INBOX") { "INBOX".into() } else { s })
+    let s = name
+        .decode()
+        .map_err(|_| bad("invalid modified UTF-7", &String::from_utf8_lossy(&name.0)))?;
+    Ok(if s.eq_ignore_ascii_case("INBOX") {
+        "INBOX".into()
+    } else {
+        s
+    })
 }
 
 /// RFC 6154 attribute for a top-level folder of a well-known name.
@@ -100,7 +108,10 @@ pub(crate) fn special_use(name: &str) -> Option<&'static str> {
         ("Junk", "\\Junk"),
         ("Archive", "\\Archive"),
     ];
-    TABLE.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, a)| *a)
+    TABLE
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, a)| *a)
 }
 
 impl Folders {
@@ -142,7 +153,12 @@ impl Folders {
         let s = decode(name)?;
         let path = self.path_of(&s)?;
         let meta = std::fs::symlink_metadata(&path).map_err(|e| io_err("stat", &path, e))?;
-        if meta.is_dir() && std::fs::read_dir(&path).map_err(|e| io_err("readdir", &path, e))?.next().is_some() {
+        if meta.is_dir()
+            && std::fs::read_dir(&path)
+                .map_err(|e| io_err("readdir", &path, e))?
+                .next()
+                .is_some()
+        {
             return Ok(false);
         }
         self.store().delete(&s)?;
@@ -161,8 +177,14 @@ impl Folders {
     /// A level above `path` that is an mbox file cannot hold children.
     fn check_levels(&self, path: &Path) -> Result<(), StoreError> {
         if let Some(parent) = path.parent() {
-            if parent.ancestors().any(|a| a.starts_with(&self.root) && a.exists() && !a.is_dir()) {
-                return Err(StoreError::new(ErrorKind::BadName, format!("{} is not a directory", parent.display())));
+            if parent
+                .ancestors()
+                .any(|a| a.starts_with(&self.root) && a.exists() && !a.is_dir())
+            {
+                return Err(StoreError::new(
+                    ErrorKind::BadName,
+                    format!("{} is not a directory", parent.display()),
+                ));
             }
         }
         Ok(())
@@ -189,9 +211,15 @@ impl Folders {
     /// Every folder: INBOX first, then the tree under `mail_dir` in name
     /// order (bounded by the store's depth and entry limits).
     pub(crate) fn list_all(&self) -> Vec<Entry> {
-        let mut out = vec![Entry { name: "INBOX".into(), noselect: false, has_children: false }];
+        let mut out = vec![Entry {
+            name: "INBOX".into(),
+            noselect: false,
+            has_children: false,
+        }];
         let listed = self.store().list().unwrap_or_else(|e| {
-            crate::log::event("LIST failed").field("detail", e.detail.as_bytes()).warn();
+            crate::log::event("LIST failed")
+                .field("detail", e.detail.as_bytes())
+                .warn();
             Vec::new()
         });
         for e in listed {
@@ -199,14 +227,23 @@ impl Folders {
             if top.eq_ignore_ascii_case("INBOX") || e.name.chars().any(|c| c.is_control()) {
                 continue;
             }
-            out.push(Entry { name: e.name, noselect: e.no_select, has_children: e.has_children });
+            out.push(Entry {
+                name: e.name,
+                noselect: e.no_select,
+                has_children: e.has_children,
+            });
         }
         out
     }
 
     /// Subscribed names in wire form (modified UTF-7).
     pub(crate) fn subscriptions(&self) -> Vec<Vec<u8>> {
-        self.store().subscriptions().unwrap_or_default().iter().map(|n| encode(n)).collect()
+        self.store()
+            .subscriptions()
+            .unwrap_or_default()
+            .iter()
+            .map(|n| encode(n))
+            .collect()
     }
 
     /// Adds or removes a subscription (both idempotent).
@@ -236,7 +273,10 @@ pub(crate) fn encode(name: &str) -> Vec<u8> {
 /// pattern can make it exponential. `INBOX` matches case-insensitively.
 pub(crate) fn matches(pattern: &[u8], name: &[u8]) -> bool {
     let inbox_fold = |n: &[u8]| -> Vec<u8> {
-        if n.len() >= 5 && n[..5].eq_ignore_ascii_case(b"INBOX") && (n.len() == 5 || matches!(n[5], b'/' | b'*' | b'%')) {
+        if n.len() >= 5
+            && n[..5].eq_ignore_ascii_case(b"INBOX")
+            && (n.len() == 5 || matches!(n[5], b'/' | b'*' | b'%'))
+        {
             let mut v = b"INBOX".to_vec();
             v.extend_from_slice(&n[5..]);
             v
@@ -301,7 +341,11 @@ mod tests {
             ("S%t", "S/t", false),
             ("", "", true),
             ("x", "", false),
-            ("%*%*%*%*%*%*%*%*%*%*%*%*%*%*%*%*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false),
+            (
+                "%*%*%*%*%*%*%*%*%*%*%*%*%*%*%*%*b",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                false,
+            ),
         ];
         for (p, n, want) in table {
             assert_eq!(matches(p.as_bytes(), n.as_bytes()), *want, "{p} vs {n}");
@@ -310,7 +354,19 @@ mod tests {
 
     #[test]
     fn names_refused() {
-        for n in ["", "a//b", "../x", "a/..", ".hidden", "x.lock", "INBOX/sub", "inbox/x", "a\u{1}b", "/abs", "a/"] {
+        for n in [
+            "",
+            "a//b",
+            "../x",
+            "a/..",
+            ".hidden",
+            "x.lock",
+            "INBOX/sub",
+            "inbox/x",
+            "a\u{1}b",
+            "/abs",
+            "a/",
+        ] {
             assert!(components(n).is_err(), "{n:?}");
         }
         for n in ["a", "a/b", "Entwürfe", "Sent Items", "a.b"] {
@@ -322,7 +378,10 @@ mod tests {
         let d = std::env::temp_dir().join(format!("postern-folder-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
-        Folders { inbox: d.join("inbox"), root: d.join("mail") }
+        Folders {
+            inbox: d.join("inbox"),
+            root: d.join("mail"),
+        }
     }
 
     fn mb(s: &str) -> MailboxName {
@@ -339,10 +398,16 @@ mod tests {
         assert_eq!(f.create(&mb("Sent")).unwrap_err().kind, ErrorKind::Exists);
         assert_eq!(f.create(&mb("inbox")).unwrap_err().kind, ErrorKind::Exists);
         assert_eq!(f.create(&mb("../x")).unwrap_err().kind, ErrorKind::BadName);
-        assert_eq!(f.create(&mb("Sent/x")).unwrap_err().kind, ErrorKind::BadName);
+        assert_eq!(
+            f.create(&mb("Sent/x")).unwrap_err().kind,
+            ErrorKind::BadName
+        );
         assert!(f.root.join("Entwürfe").is_file());
-        let names: Vec<(String, bool, bool)> =
-            f.list_all().into_iter().map(|e| (e.name, e.noselect, e.has_children)).collect();
+        let names: Vec<(String, bool, bool)> = f
+            .list_all()
+            .into_iter()
+            .map(|e| (e.name, e.noselect, e.has_children))
+            .collect();
         let want: Vec<(String, bool, bool)> = [
             ("INBOX", false, false),
             ("Entwürfe", false, false),
@@ -358,8 +423,14 @@ mod tests {
         assert_eq!(names, want);
         f.rename(&mb("a"), &mb("z/y")).unwrap();
         assert!(f.root.join("z/y/b/c").is_file());
-        assert_eq!(f.rename(&mb("nope"), &mb("q")).unwrap_err().kind, ErrorKind::NotFound);
-        assert_eq!(f.rename(&mb("Sent"), &mb("dir")).unwrap_err().kind, ErrorKind::Exists);
+        assert_eq!(
+            f.rename(&mb("nope"), &mb("q")).unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            f.rename(&mb("Sent"), &mb("dir")).unwrap_err().kind,
+            ErrorKind::Exists
+        );
         assert!(!f.delete(&mb("z")).unwrap(), "has children");
         assert!(f.delete(&mb("z/y/b/c")).unwrap());
         assert!(f.delete(&mb("dir")).unwrap());
@@ -367,7 +438,10 @@ mod tests {
         f.set_subscribed(&mb("Sent"), true).unwrap();
         f.set_subscribed(&mb("Entw&APw-rfe"), true).unwrap();
         f.set_subscribed(&mb("Sent"), true).unwrap();
-        assert_eq!(f.subscriptions(), vec![b"Sent".to_vec(), b"Entw&APw-rfe".to_vec()]);
+        assert_eq!(
+            f.subscriptions(),
+            vec![b"Sent".to_vec(), b"Entw&APw-rfe".to_vec()]
+        );
         f.set_subscribed(&mb("Sent"), false).unwrap();
         assert_eq!(f.subscriptions(), vec![b"Entw&APw-rfe".to_vec()]);
         assert!(!f.list_all().iter().any(|e| e.name.starts_with('.')));

@@ -33,7 +33,11 @@ pub fn serve(ctx: &mut Context) -> ExitCode {
     let mut s = Session::new(ctx);
     if let Some(err) = s.ctx.startup_error.clone() {
         let _ = err; // already logged by server::run; the client gets no detail
-        s.out.untagged(Status::Bye, Some(Code::Unavailable), "Service not available, configuration error");
+        s.out.untagged(
+            Status::Bye,
+            Some(Code::Unavailable),
+            "Service not available, configuration error",
+        );
         let _ = s.flush();
         return ExitCode::FAILURE;
     }
@@ -49,7 +53,11 @@ pub fn serve(ctx: &mut Context) -> ExitCode {
     } else {
         let caps = s.capabilities();
         let host = s.ctx.cfg.hostname.clone();
-        s.out.untagged(Status::Ok, Some(Code::Capability(&caps)), &format!("{host} postern IMAP4rev1 ready"));
+        s.out.untagged(
+            Status::Ok,
+            Some(Code::Capability(&caps)),
+            &format!("{host} postern IMAP4rev1 ready"),
+        );
     }
     if s.flush().is_err() {
         return ExitCode::SUCCESS;
@@ -72,21 +80,34 @@ fn preauth(s: &mut Session<'_>) -> Result<(), &'static str> {
         virtual_user: false,
     };
     let user = account.user.clone();
-    s.enter_authenticated(account, "preauth").map_err(|_| "Cannot serve this user")?;
+    s.enter_authenticated(account, "preauth")
+        .map_err(|_| "Cannot serve this user")?;
     let caps = s.capabilities();
-    s.out.untagged(Status::Preauth, Some(Code::Capability(&caps)), &format!("Logged in as {user}"));
+    s.out.untagged(
+        Status::Preauth,
+        Some(Code::Capability(&caps)),
+        &format!("Logged in as {user}"),
+    );
     Ok(())
 }
 
 /// Tests: [`serve`] as an already authenticated user (`* PREAUTH`), with
 /// no password check and no privilege drop.
 #[cfg(test)]
-pub(crate) fn serve_preauth(ctx: &mut Context, account: crate::auth::Account, folders: folder::Folders) -> ExitCode {
+pub(crate) fn serve_preauth(
+    ctx: &mut Context,
+    account: crate::auth::Account,
+    folders: folder::Folders,
+) -> ExitCode {
     let mut s = Session::new(ctx);
     let user = account.user.clone();
     s.preset_user(account, folders);
     let caps = s.capabilities();
-    s.out.untagged(Status::Preauth, Some(Code::Capability(&caps)), &format!("Logged in as {user}"));
+    s.out.untagged(
+        Status::Preauth,
+        Some(Code::Capability(&caps)),
+        &format!("Logged in as {user}"),
+    );
     if s.flush().is_err() {
         return ExitCode::SUCCESS;
     }

@@ -43,8 +43,17 @@ pub(crate) struct Selected {
 
 impl Selected {
     /// SELECT/EXAMINE: opens without rewriting (the store never writes on open).
-    pub(crate) fn open(path: PathBuf, name: MailboxName, read_only: bool, create: bool) -> Result<Selected, StoreError> {
-        let opts = OpenOptions { read_only, exclusive_session: false, create };
+    pub(crate) fn open(
+        path: PathBuf,
+        name: MailboxName,
+        read_only: bool,
+        create: bool,
+    ) -> Result<Selected, StoreError> {
+        let opts = OpenOptions {
+            read_only,
+            exclusive_session: false,
+            create,
+        };
         let mbox = match Mailbox::open(&path, &opts) {
             // A read-only file still opens for EXAMINE-like use.
             Err(e) if !read_only && e.kind == crate::store::ErrorKind::Permission => {
@@ -92,7 +101,9 @@ impl Selected {
             v.dedup();
             Ok(v)
         } else {
-            let ranges = set.resolve_seq(self.count()).map_err(|e| ImapError::bad(e.to_string()))?;
+            let ranges = set
+                .resolve_seq(self.count())
+                .map_err(|e| ImapError::bad(e.to_string()))?;
             Ok(ranges.iter().map(|n| n as usize - 1).collect())
         }
     }
@@ -100,14 +111,21 @@ impl Selected {
     /// Keyword names of message `i`.
     pub(crate) fn keyword_names(&self, i: usize) -> Vec<String> {
         let all = self.mbox.keywords();
-        self.mbox.messages()[i].keywords.iter().filter_map(|&k| all.get(k as usize).cloned()).collect()
+        self.mbox.messages()[i]
+            .keywords
+            .iter()
+            .filter_map(|&k| all.get(k as usize).cloned())
+            .collect()
     }
 
     /// The FLAGS list of message `i`, `\Recent` included.
     pub(crate) fn flag_atoms(&self, i: usize) -> Vec<String> {
         let m = &self.mbox.messages()[i];
-        let mut v: Vec<String> =
-            SYSTEM_FLAGS.iter().filter(|(f, _)| m.flags.contains(*f)).map(|(_, n)| n.to_string()).collect();
+        let mut v: Vec<String> = SYSTEM_FLAGS
+            .iter()
+            .filter(|(f, _)| m.flags.contains(*f))
+            .map(|(_, n)| n.to_string())
+            .collect();
         if self.recent.get(i).copied().unwrap_or(false) {
             v.push("\\Recent".into());
         }
@@ -118,7 +136,12 @@ impl Selected {
     /// `* n FETCH (FLAGS (...) [UID u])`.
     pub(crate) fn write_flags(&self, out: &mut Response, i: usize, with_uid: bool) {
         let atoms = self.flag_atoms(i);
-        out.begin().number(i as u32 + 1).atom("FETCH").open().atom("FLAGS").open();
+        out.begin()
+            .number(i as u32 + 1)
+            .atom("FETCH")
+            .open()
+            .atom("FLAGS")
+            .open();
         for a in &atoms {
             out.atom(a);
         }
@@ -135,10 +158,18 @@ impl Selected {
         names.extend(self.mbox.keywords().iter().map(String::as_str));
         out.flags(&names);
         if self.read_only {
-            out.untagged(Status::Ok, Some(crate::imap::wire::Code::PermanentFlags(&[])), "No permanent flags permitted");
+            out.untagged(
+                Status::Ok,
+                Some(crate::imap::wire::Code::PermanentFlags(&[])),
+                "No permanent flags permitted",
+            );
         } else {
             names.push("\\*");
-            out.untagged(Status::Ok, Some(crate::imap::wire::Code::PermanentFlags(&names)), "Flags permitted");
+            out.untagged(
+                Status::Ok,
+                Some(crate::imap::wire::Code::PermanentFlags(&names)),
+                "Flags permitted",
+            );
         }
         self.announced_keywords = self.mbox.keywords().len();
     }
@@ -177,7 +208,9 @@ impl Selected {
         self.write_seen()?;
         let ch = self.mbox.sync()?;
         if ch.uid_validity_changed {
-            return Err(ImapError::Bye("Mailbox was changed by another program, UIDs are no longer valid".into()));
+            return Err(ImapError::Bye(
+                "Mailbox was changed by another program, UIDs are no longer valid".into(),
+            ));
         }
         self.announce_expunged(&ch.expunged, out);
         if self.mbox.keywords().len() != self.announced_keywords {
@@ -190,7 +223,8 @@ impl Selected {
         }
         if ch.new > 0 {
             let start = self.mbox.len() - ch.new;
-            self.recent.extend(self.mbox.messages()[start..].iter().map(|m| m.recent));
+            self.recent
+                .extend(self.mbox.messages()[start..].iter().map(|m| m.recent));
             self.recent.truncate(self.mbox.len());
         }
         if ch.new > 0 {
@@ -216,7 +250,11 @@ impl MailView for Selected {
     }
     fn keywords(&self, i: usize) -> Vec<&str> {
         let all = self.mbox.keywords();
-        self.mbox.messages()[i].keywords.iter().filter_map(|&k| all.get(k as usize).map(String::as_str)).collect()
+        self.mbox.messages()[i]
+            .keywords
+            .iter()
+            .filter_map(|&k| all.get(k as usize).map(String::as_str))
+            .collect()
     }
     fn internal_date(&self, i: usize) -> (i64, i32) {
         self.mbox.messages()[i].internal_date

@@ -16,7 +16,9 @@ use crate::imap::command;
 use crate::imap::error::{store_error_response, Completion, ImapError};
 use crate::imap::folder::Folders;
 use crate::imap::selected::Selected;
-use crate::imap::wire::{Command, CommandKind, CommandReader, Frame, Limits, Response, Status, Tag};
+use crate::imap::wire::{
+    Command, CommandKind, CommandReader, Frame, Limits, Response, Status, Tag,
+};
 use crate::io::ReadLine;
 use crate::server::Context;
 use std::process::ExitCode;
@@ -75,11 +77,32 @@ fn allowed(state: &State, kind: &CommandKind) -> bool {
     match kind {
         Capability | Noop | Logout | Id { .. } => true,
         StartTls | Authenticate { .. } | Login { .. } => matches!(state, State::NotAuthenticated),
-        Select { .. } | Examine { .. } | Create { .. } | Delete { .. } | Rename { .. } | Subscribe { .. }
-        | Unsubscribe { .. } | List { .. } | Lsub { .. } | Namespace | Status { .. } | Append { .. } | Idle
+        Select { .. }
+        | Examine { .. }
+        | Create { .. }
+        | Delete { .. }
+        | Rename { .. }
+        | Subscribe { .. }
+        | Unsubscribe { .. }
+        | List { .. }
+        | Lsub { .. }
+        | Namespace
+        | Status { .. }
+        | Append { .. }
+        | Idle
         | Enable { .. } => matches!(state, State::Authenticated | State::Selected(_)),
-        Check | Close | Unselect | Expunge | UidExpunge { .. } | Search { .. } | Fetch { .. } | Store { .. }
-        | Copy { .. } | Move { .. } | Sort { .. } | Thread { .. } => matches!(state, State::Selected(_)),
+        Check
+        | Close
+        | Unselect
+        | Expunge
+        | UidExpunge { .. }
+        | Search { .. }
+        | Fetch { .. }
+        | Store { .. }
+        | Copy { .. }
+        | Move { .. }
+        | Sort { .. }
+        | Thread { .. } => matches!(state, State::Selected(_)),
     }
 }
 
@@ -89,7 +112,10 @@ fn must_not_expunge(kind: &CommandKind) -> bool {
     use CommandKind::*;
     matches!(
         kind,
-        Fetch { uid: false, .. } | Store { uid: false, .. } | Search { uid: false, .. } | Sort { uid: false, .. }
+        Fetch { uid: false, .. }
+            | Store { uid: false, .. }
+            | Search { uid: false, .. }
+            | Sort { uid: false, .. }
             | Thread { uid: false, .. }
     )
 }
@@ -116,9 +142,18 @@ impl<'c> Session<'c> {
     pub(crate) fn set_limits(&mut self) {
         let d = Limits::default();
         let limits = if self.user.is_some() {
-            Limits { max_literal: self.ctx.cfg.max_size, max_append_total: self.ctx.cfg.max_size.saturating_mul(4), ..d }
+            Limits {
+                max_literal: self.ctx.cfg.max_size,
+                max_append_total: self.ctx.cfg.max_size.saturating_mul(4),
+                ..d
+            }
         } else {
-            Limits { max_command: PREAUTH_MAX_COMMAND, max_literal: 0, max_append_total: 0, ..d }
+            Limits {
+                max_command: PREAUTH_MAX_COMMAND,
+                max_literal: 0,
+                max_append_total: 0,
+                ..d
+            }
         };
         self.reader.set_limits(limits);
     }
@@ -151,12 +186,18 @@ impl<'c> Session<'c> {
                     }
                 }
                 Ok(Input::LineTooLong) => {
-                    self.out.untagged(Status::Bad, None, "Command line too long");
-                    self.out.untagged(Status::Bye, None, "Cannot resynchronise after an over-long line");
+                    self.out
+                        .untagged(Status::Bad, None, "Command line too long");
+                    self.out.untagged(
+                        Status::Bye,
+                        None,
+                        "Cannot resynchronise after an over-long line",
+                    );
                     self.state = State::Logout;
                 }
                 Ok(Input::Timeout) => {
-                    self.out.untagged(Status::Bye, None, "Autologout; idle for too long");
+                    self.out
+                        .untagged(Status::Bye, None, "Autologout; idle for too long");
                     self.state = State::Logout;
                 }
                 Ok(Input::Eof) | Err(_) => {
@@ -176,7 +217,8 @@ impl<'c> Session<'c> {
     fn count_bad(&mut self) {
         self.bad_in_row += 1;
         if self.bad_in_row >= MAX_BAD_COMMANDS {
-            self.out.untagged(Status::Bye, None, "Too many invalid commands");
+            self.out
+                .untagged(Status::Bye, None, "Too many invalid commands");
             self.state = State::Logout;
         }
     }
@@ -206,8 +248,12 @@ impl<'c> Session<'c> {
                     let mut data = Vec::new();
                     match self.ctx.conn.read_exact_into(size as usize, &mut data) {
                         Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return Ok(Input::Timeout),
-                        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(Input::Eof),
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                            return Ok(Input::Timeout)
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                            return Ok(Input::Eof)
+                        }
                         Err(e) => return Err(e),
                     }
                     if let Err(e) = self.reader.push_literal(data) {
@@ -225,13 +271,19 @@ impl<'c> Session<'c> {
             let text = match self.state {
                 State::NotAuthenticated => "Log in first",
                 State::Selected(_) | State::Authenticated
-                    if matches!(kind, CommandKind::Login { .. } | CommandKind::Authenticate { .. } | CommandKind::StartTls) =>
+                    if matches!(
+                        kind,
+                        CommandKind::Login { .. }
+                            | CommandKind::Authenticate { .. }
+                            | CommandKind::StartTls
+                    ) =>
                 {
                     "Already logged in"
                 }
                 _ => "No mailbox selected",
             };
-            self.out.tagged(&tag, Status::Bad, None, &format!("{} {text}", kind.name()));
+            self.out
+                .tagged(&tag, Status::Bad, None, &format!("{} {text}", kind.name()));
             self.count_bad();
             return;
         }
@@ -253,7 +305,12 @@ impl<'c> Session<'c> {
             Ok(done) if done.answered => self.bad_in_row = 0,
             Ok(done) => {
                 self.bad_in_row = 0;
-                self.out.tagged(&tag, Status::Ok, done.code.as_ref().map(|c| c.as_code()), &done.text);
+                self.out.tagged(
+                    &tag,
+                    Status::Ok,
+                    done.code.as_ref().map(|c| c.as_code()),
+                    &done.text,
+                );
             }
             Err(e) => self.answer_error(&tag, name, e),
         }
@@ -264,17 +321,24 @@ impl<'c> Session<'c> {
         match e {
             ImapError::No(code, text) => {
                 self.bad_in_row = 0;
-                self.out.tagged(tag, Status::No, code.as_ref().map(|c| c.as_code()), &text)
+                self.out
+                    .tagged(tag, Status::No, code.as_ref().map(|c| c.as_code()), &text)
             }
             ImapError::Bad(text) => {
-                self.out.tagged(tag, Status::Bad, None, &format!("{name}: {text}"));
+                self.out
+                    .tagged(tag, Status::Bad, None, &format!("{name}: {text}"));
                 self.count_bad();
             }
             ImapError::Store(e, role) => {
                 self.bad_in_row = 0;
-                let user = self.user.as_ref().map_or("", |u| u.account.user.as_str()).to_string();
+                let user = self
+                    .user
+                    .as_ref()
+                    .map_or("", |u| u.account.user.as_str())
+                    .to_string();
                 let (code, text) = store_error_response(&e, role, &user);
-                self.out.tagged(tag, Status::No, Some(code.as_code()), &text);
+                self.out
+                    .tagged(tag, Status::No, Some(code.as_code()), &text);
             }
             ImapError::Bye(text) => {
                 self.out.untagged(Status::Bye, None, &text);
@@ -290,7 +354,9 @@ impl<'c> Session<'c> {
     /// After a command: write back `\Seen` from FETCH, then (unless
     /// forbidden) report other processes' changes.
     fn updates(&mut self, may_expunge: bool) -> Result<(), ImapError> {
-        let State::Selected(sel) = &mut self.state else { return Ok(()) };
+        let State::Selected(sel) = &mut self.state else {
+            return Ok(());
+        };
         sel.write_seen()?;
         if may_expunge {
             sel.report_changes(&mut self.out)?;
@@ -301,13 +367,28 @@ impl<'c> Session<'c> {
     /// The capabilities for the current state (RFC 3501 §6.1.1; STARTTLS
     /// and LOGINDISABLED per §6.2.1 and RFC 2595).
     pub(crate) fn capabilities(&self) -> Vec<&'static str> {
-        let mut caps = vec!["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN", "MULTIAPPEND", "SPECIAL-USE"];
+        let mut caps = vec![
+            "IMAP4rev1",
+            "LITERAL+",
+            "SASL-IR",
+            "ID",
+            "ENABLE",
+            "IDLE",
+            "NAMESPACE",
+            "UNSELECT",
+            "UIDPLUS",
+            "MOVE",
+            "CHILDREN",
+            "MULTIAPPEND",
+            "SPECIAL-USE",
+        ];
         caps.extend_from_slice(command::SEARCH_CAPABILITIES);
         if matches!(self.state, State::NotAuthenticated) {
             if self.ctx.starttls_available() {
                 caps.push("STARTTLS");
             }
-            if crate::auth::policy::plaintext_allowed(&self.ctx.cfg, self.ctx.conn.tls().is_some()) {
+            if crate::auth::policy::plaintext_allowed(&self.ctx.cfg, self.ctx.conn.tls().is_some())
+            {
                 caps.push("AUTH=PLAIN");
                 caps.push("AUTH=LOGIN");
             } else {
@@ -337,9 +418,15 @@ impl<'c> Session<'c> {
 
     /// Becomes `account` (privilege drop) and enters the Authenticated
     /// state. Errors end the session.
-    pub(crate) fn enter_authenticated(&mut self, account: Account, how: &str) -> Result<(), ImapError> {
+    pub(crate) fn enter_authenticated(
+        &mut self,
+        account: Account,
+        how: &str,
+    ) -> Result<(), ImapError> {
         let keep = if nix::unistd::geteuid().is_root() {
-            crate::auth::privilege::resolve_group(&self.ctx.cfg.mail_group).ok().flatten()
+            crate::auth::privilege::resolve_group(&self.ctx.cfg.mail_group)
+                .ok()
+                .flatten()
         } else {
             None
         };
@@ -349,14 +436,19 @@ impl<'c> Session<'c> {
                 .raw("host", self.ctx.host())
                 .raw("error", e)
                 .error();
-            return Err(ImapError::Bye("Internal error, cannot switch to user".into()));
+            return Err(ImapError::Bye(
+                "Internal error, cannot switch to user".into(),
+            ));
         }
         let cfg = &self.ctx.cfg;
         let folders = Folders {
             inbox: crate::config::Config::expand(&cfg.inbox, &account.user, &account.home),
             root: crate::config::Config::expand(&cfg.mail_dir, &account.user, &account.home),
         };
-        let mut ev = crate::log::event("Login").field("user", &account.user).raw("host", self.ctx.host()).raw("method", how);
+        let mut ev = crate::log::event("Login")
+            .field("user", &account.user)
+            .raw("host", self.ctx.host())
+            .raw("method", how);
         if let Some(t) = self.ctx.conn.tls() {
             ev = ev.raw("tls", format!("{}/{}", t.version, t.cipher));
         }
@@ -369,12 +461,18 @@ impl<'c> Session<'c> {
 
     /// `OK [CAPABILITY ...] text` after a login.
     pub(crate) fn logged_in(&self, text: &str) -> Completion {
-        Completion::with(crate::imap::error::RespCode::Capability(self.capabilities()), text)
+        Completion::with(
+            crate::imap::error::RespCode::Capability(self.capabilities()),
+            text,
+        )
     }
 
     /// The user's folders (only called in authenticated states).
     pub(crate) fn folders(&self) -> Result<&Folders, ImapError> {
-        self.user.as_ref().map(|u| &u.folders).ok_or_else(|| ImapError::bad("Log in first"))
+        self.user
+            .as_ref()
+            .map(|u| &u.folders)
+            .ok_or_else(|| ImapError::bad("Log in first"))
     }
 }
 

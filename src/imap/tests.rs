@@ -48,13 +48,22 @@ pub(crate) fn env(name: &str, inbox: &str) -> Env {
     cfg.inbox = dir.join("inbox").display().to_string();
     cfg.mail_dir = dir.join("mail").display().to_string();
     cfg.cert_dir = PathBuf::from("/nonexistent");
-    let folders = Folders { inbox: dir.join("inbox"), root: dir.join("mail") };
+    let folders = Folders {
+        inbox: dir.join("inbox"),
+        root: dir.join("mail"),
+    };
     Env { dir, folders, cfg }
 }
 
 impl Env {
     pub(crate) fn account(&self) -> Account {
-        Account { user: "alice".into(), uid: 4242, gid: 4242, home: self.dir.clone(), virtual_user: true }
+        Account {
+            user: "alice".into(),
+            uid: 4242,
+            gid: 4242,
+            home: self.dir.clone(),
+            virtual_user: true,
+        }
     }
 
     /// A logged-in session fed `input` in one chunk per element.
@@ -98,7 +107,6 @@ pub(crate) fn check(got: &str, want: &str) {
 }
 
 const CAPS: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN MULTIAPPEND SPECIAL-USE ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN";
-
 
 fn scen(name: &str) -> (Vec<&'static str>, bool) {
     let v: Vec<&'static str> = match name {
@@ -204,7 +212,8 @@ fn scen(name: &str) -> (Vec<&'static str>, bool) {
 fn golden(name: &str, fixup: impl Fn(&Env, String) -> String) {
     let e = env(&format!("golden-{name}"), INBOX);
     let got = fixup(&e, e.run(&scen(name).0));
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/transcripts/imap/{name}.out"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/transcripts/imap/{name}.out"));
     let plain = got.replace("\r\n", "\n");
     if std::env::var_os("POSTERN_UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -239,7 +248,9 @@ fn transcript_flags_expunge_close() {
 #[test]
 fn transcript_copy_move_rename_inbox() {
     golden("copy", |e, s| {
-        let mb = crate::store::mbox::Mailbox::open(&e.folders.root.join("Archive"), &Default::default()).unwrap();
+        let mb =
+            crate::store::mbox::Mailbox::open(&e.folders.root.join("Archive"), &Default::default())
+                .unwrap();
         s.replace(&mb.uid_validity().to_string(), "$ARCHIVE_UIDVALIDITY")
     });
 }
@@ -336,7 +347,11 @@ fn bad_input_is_refused_not_fatal() {
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
         noise.push((x >> 16) as u8);
     }
-    let deep = format!("n SEARCH {}ALL{}\r\n", "(".repeat(10_000), ")".repeat(10_000));
+    let deep = format!(
+        "n SEARCH {}ALL{}\r\n",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
     let out = e.run(&[
         "a APPEND INBOX {4294967296}\r\n",
         "b LOGIN {4294967296+}\r\n",
@@ -358,12 +373,19 @@ fn bad_input_is_refused_not_fatal() {
     let out = e.run_anon(script);
     assert!(out.starts_with("* OK [CAPABILITY"), "{out}");
     assert!(out.contains("\r\nz OK NOOP completed\r\n"), "{out}");
-    assert!(out.ends_with("* BYE Too many invalid commands\r\n"), "{out}");
+    assert!(
+        out.ends_with("* BYE Too many invalid commands\r\n"),
+        "{out}"
+    );
     assert!(!out.contains("panic"));
     // Deep nesting, then a 20 MB line: BAD, then BYE (cannot resync).
     let big = vec![b'x'; 20 << 20];
     let out = {
-        let script = Script::new().input(deep.as_bytes()).input("m NOOP\r\n").input(&big).input("\r\no NOOP\r\n");
+        let script = Script::new()
+            .input(deep.as_bytes())
+            .input("m NOOP\r\n")
+            .input(&big)
+            .input("\r\no NOOP\r\n");
         let o = script.output();
         let mut ctx = Context::new(e.cfg.clone(), Conn::new(Box::new(script)), None);
         super::serve_preauth(&mut ctx, e.account(), e.folders.clone());
@@ -372,7 +394,12 @@ fn bad_input_is_refused_not_fatal() {
     let lines: Vec<&str> = out.lines().skip(1).collect();
     assert_eq!(
         lines,
-        ["n BAD Too deeply nested", "m OK NOOP completed", "* BAD Command line too long", "* BYE Cannot resynchronise after an over-long line"],
+        [
+            "n BAD Too deeply nested",
+            "m OK NOOP completed",
+            "* BAD Command line too long",
+            "* BYE Cannot resynchronise after an over-long line"
+        ],
         "{out}"
     );
 }
@@ -381,15 +408,22 @@ fn bad_input_is_refused_not_fatal() {
 fn autologout_after_idle_timeout() {
     let e = env("autologout", INBOX);
     let out = {
-        let script = Script::new().input("a NOOP\r\n").pause().input("b NOOP\r\n");
+        let script = Script::new()
+            .input("a NOOP\r\n")
+            .pause()
+            .input("b NOOP\r\n");
         let o = script.output();
         let mut ctx = Context::new(e.cfg.clone(), Conn::new(Box::new(script)), None);
-        ctx.conn.set_idle_timeout(std::time::Duration::from_millis(10));
+        ctx.conn
+            .set_idle_timeout(std::time::Duration::from_millis(10));
         super::serve_preauth(&mut ctx, e.account(), e.folders.clone());
         o.text()
     };
     let lines: Vec<&str> = out.lines().skip(1).collect();
-    assert_eq!(lines, ["a OK NOOP completed", "* BYE Autologout; idle for too long"]);
+    assert_eq!(
+        lines,
+        ["a OK NOOP completed", "* BYE Autologout; idle for too long"]
+    );
 }
 
 /// The client end of a live in-memory session (server in a thread).
@@ -408,7 +442,11 @@ impl Client {
             let mut ctx = Context::new(cfg, Conn::new(Box::new(server_end)), None);
             super::serve_preauth(&mut ctx, account, folders);
         });
-        let mut c = Client { end, buf: Vec::new(), server: Some(server) };
+        let mut c = Client {
+            end,
+            buf: Vec::new(),
+            server: Some(server),
+        };
         c.until("\r\n");
         c
     }
@@ -430,11 +468,23 @@ impl Client {
                 let got = std::mem::replace(&mut self.buf, rest);
                 return String::from_utf8_lossy(&got).into_owned();
             }
-            assert!(std::time::Instant::now() < deadline, "timed out waiting for {marker:?}; have {:?}", String::from_utf8_lossy(&self.buf));
-            if self.end.wait_readable(std::time::Duration::from_millis(100)).unwrap() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {marker:?}; have {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
+            if self
+                .end
+                .wait_readable(std::time::Duration::from_millis(100))
+                .unwrap()
+            {
                 let mut tmp = [0u8; 4096];
                 let n = self.end.read(&mut tmp).unwrap();
-                assert!(n > 0, "server closed; have {:?}", String::from_utf8_lossy(&self.buf));
+                assert!(
+                    n > 0,
+                    "server closed; have {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                );
                 self.buf.extend_from_slice(&tmp[..n]);
             }
         }
@@ -482,15 +532,36 @@ fn two_sessions_see_each_other() {
     let mut b = Client::preauth(&e);
     assert!(a.cmd("a1", "SELECT INBOX").contains("* 2 EXISTS\r\n"));
     assert!(b.cmd("b1", "SELECT INBOX").contains("* 2 EXISTS\r\n"));
-    assert_eq!(a.cmd("a2", "STORE 1 +FLAGS.SILENT (\\Deleted)"), "a2 OK STORE completed\r\n");
-    assert_eq!(b.cmd("b2", "NOOP"), "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\nb2 OK NOOP completed\r\n");
-    assert_eq!(a.cmd("a3", "EXPUNGE"), "* 1 EXPUNGE\r\na3 OK EXPUNGE completed\r\n");
+    assert_eq!(
+        a.cmd("a2", "STORE 1 +FLAGS.SILENT (\\Deleted)"),
+        "a2 OK STORE completed\r\n"
+    );
+    assert_eq!(
+        b.cmd("b2", "NOOP"),
+        "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\nb2 OK NOOP completed\r\n"
+    );
+    assert_eq!(
+        a.cmd("a3", "EXPUNGE"),
+        "* 1 EXPUNGE\r\na3 OK EXPUNGE completed\r\n"
+    );
     // No EXPUNGE while B answers a sequence-number STORE (RFC 3501 §7.4.1).
-    assert_eq!(b.cmd("b3", "STORE 2 +FLAGS (\\Flagged)"), "* 2 FETCH (FLAGS (\\Flagged \\Seen))\r\nb3 OK STORE completed\r\n");
-    assert_eq!(b.cmd("b4", "NOOP"), "* 1 EXPUNGE\r\nb4 OK NOOP completed\r\n");
-    assert_eq!(a.cmd("a4", "NOOP"), "* 1 FETCH (FLAGS (\\Flagged \\Seen))\r\na4 OK NOOP completed\r\n");
+    assert_eq!(
+        b.cmd("b3", "STORE 2 +FLAGS (\\Flagged)"),
+        "* 2 FETCH (FLAGS (\\Flagged \\Seen))\r\nb3 OK STORE completed\r\n"
+    );
+    assert_eq!(
+        b.cmd("b4", "NOOP"),
+        "* 1 EXPUNGE\r\nb4 OK NOOP completed\r\n"
+    );
+    assert_eq!(
+        a.cmd("a4", "NOOP"),
+        "* 1 FETCH (FLAGS (\\Flagged \\Seen))\r\na4 OK NOOP completed\r\n"
+    );
     deliver(&e, "three");
-    assert_eq!(a.cmd("a5", "NOOP"), "* 2 EXISTS\r\n* 1 RECENT\r\na5 OK NOOP completed\r\n");
+    assert_eq!(
+        a.cmd("a5", "NOOP"),
+        "* 2 EXISTS\r\n* 1 RECENT\r\na5 OK NOOP completed\r\n"
+    );
 }
 
 #[test]
@@ -516,7 +587,11 @@ fn starttls_drops_pipelined_commands() {
     let dir = e.dir.join("certs");
     std::fs::create_dir_all(&dir).unwrap();
     let _ = pki();
-    std::fs::write(dir.join("imapd.pem"), [file("srv.crt"), file("srv.key")].concat()).unwrap();
+    std::fs::write(
+        dir.join("imapd.pem"),
+        [file("srv.crt"), file("srv.key")].concat(),
+    )
+    .unwrap();
     e.cfg.cert_dir = dir;
     let tls = crate::io::tls::server_config(&e.cfg, None).unwrap();
     let (server_end, mut end) = crate::io::duplex();
@@ -526,7 +601,11 @@ fn starttls_drops_pipelined_commands() {
         ctx.stdin_is_socket = true;
         super::serve(&mut ctx);
     });
-    let mut c = Client { end: crate::io::duplex().0, buf: Vec::new(), server: None };
+    let mut c = Client {
+        end: crate::io::duplex().0,
+        buf: Vec::new(),
+        server: None,
+    };
     std::mem::swap(&mut c.end, &mut end);
     let greeting = c.until("\r\n");
     assert!(greeting.contains(" STARTTLS LOGINDISABLED]"), "{greeting}");
@@ -535,16 +614,24 @@ fn starttls_drops_pipelined_commands() {
     assert!(c.buf.is_empty());
     let (_, fresh) = crate::io::duplex();
     let raw = std::mem::replace(&mut c.end, fresh);
-    let cc = rustls::ClientConnection::new(client_config(BOTH, None), "localhost".try_into().unwrap()).unwrap();
+    let cc =
+        rustls::ClientConnection::new(client_config(BOTH, None), "localhost".try_into().unwrap())
+            .unwrap();
     let mut s = rustls::StreamOwned::new(cc, raw);
     s.write_all(b"c CAPABILITY\r\n").unwrap();
     let mut r = std::io::BufReader::new(s);
     let mut line = String::new();
     r.read_line(&mut line).unwrap();
-    assert_eq!(line, format!("* CAPABILITY {CAPS} AUTH=PLAIN AUTH=LOGIN\r\n"));
+    assert_eq!(
+        line,
+        format!("* CAPABILITY {CAPS} AUTH=PLAIN AUTH=LOGIN\r\n")
+    );
     line.clear();
     r.read_line(&mut line).unwrap();
-    assert_eq!(line, "c OK CAPABILITY completed\r\n", "b must never be answered");
+    assert_eq!(
+        line, "c OK CAPABILITY completed\r\n",
+        "b must never be answered"
+    );
     r.get_mut().write_all(b"d STARTTLS\r\n").unwrap();
     line.clear();
     r.read_line(&mut line).unwrap();
@@ -555,7 +642,9 @@ fn starttls_drops_pipelined_commands() {
 
 #[test]
 fn dump() {
-    let Ok(name) = std::env::var("SCEN") else { return };
+    let Ok(name) = std::env::var("SCEN") else {
+        return;
+    };
     let e = env("dump", INBOX);
     let out = e.run(&scen(&name).0);
     println!("{out}");

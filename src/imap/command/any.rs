@@ -37,15 +37,28 @@ pub(crate) fn id(s: &mut Session<'_>, params: Option<IdParams>) -> Result<Comple
     if let Some(p) = &params {
         let mut ev = crate::log::event("ID").raw("host", s.ctx.host());
         for (k, v) in p.iter().take(8) {
-            let key: String = String::from_utf8_lossy(k).chars().filter(|c| c.is_ascii_alphanumeric()).take(20).collect();
+            let key: String = String::from_utf8_lossy(k)
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .take(20)
+                .collect();
             if !key.is_empty() {
                 ev = ev.field(&key, v.as_deref().unwrap_or(b"NIL"));
             }
         }
         ev.debug();
     }
-    s.out.begin().atom("ID").open().string(b"name").string(b"postern").string(b"version");
-    s.out.string(env!("CARGO_PKG_VERSION").as_bytes()).close().end();
+    s.out
+        .begin()
+        .atom("ID")
+        .open()
+        .string(b"name")
+        .string(b"postern")
+        .string(b"version");
+    s.out
+        .string(env!("CARGO_PKG_VERSION").as_bytes())
+        .close()
+        .end();
     Ok(Completion::ok("ID completed"))
 }
 
@@ -62,6 +75,17 @@ pub(crate) fn enable(s: &mut Session<'_>, _caps: Vec<String>) -> Result<Completi
 /// namespace = "NAMESPACE"   ; * NAMESPACE (("" "/")) NIL NIL
 /// ```
 pub(crate) fn namespace(s: &mut Session<'_>) -> Result<Completion, ImapError> {
-    s.out.begin().atom("NAMESPACE").open().open().string(b"").string(b"/").close().close().nil().nil().end();
+    s.out
+        .begin()
+        .atom("NAMESPACE")
+        .open()
+        .open()
+        .string(b"")
+        .string(b"/")
+        .close()
+        .close()
+        .nil()
+        .nil()
+        .end();
     Ok(Completion::ok("NAMESPACE completed"))
 }

@@ -21,13 +21,23 @@ pub(crate) fn unix_time(d: &DateTime) -> Option<(i64, i32)> {
     if !valid {
         return None;
     }
-    let days = crate::message::date::days_from_civil(i32::from(d.date.year), u32::from(d.date.month), u32::from(d.date.day));
-    let local = days * 86_400 + i64::from(d.hour) * 3600 + i64::from(d.minute) * 60 + i64::from(d.second);
-    Some((local - i64::from(d.zone_minutes) * 60, i32::from(d.zone_minutes)))
+    let days = crate::message::date::days_from_civil(
+        i32::from(d.date.year),
+        u32::from(d.date.month),
+        u32::from(d.date.day),
+    );
+    let local =
+        days * 86_400 + i64::from(d.hour) * 3600 + i64::from(d.minute) * 60 + i64::from(d.second);
+    Some((
+        local - i64::from(d.zone_minutes) * 60,
+        i32::from(d.zone_minutes),
+    ))
 }
 
 fn now() -> (i64, i32) {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     (t, 0)
 }
 
@@ -35,7 +45,11 @@ fn now() -> (i64, i32) {
 /// append = "APPEND" SP mailbox 1*append-message
 /// append-message = [SP flag-list] [SP date-time] SP literal
 /// ```
-pub(crate) fn append(s: &mut Session<'_>, name: MailboxName, messages: Vec<AppendMessage>) -> Result<Completion, ImapError> {
+pub(crate) fn append(
+    s: &mut Session<'_>,
+    name: MailboxName,
+    messages: Vec<AppendMessage>,
+) -> Result<Completion, ImapError> {
     let folders = s.folders()?.clone();
     let path = folders.path(&name).map_err(ImapError::dest)?;
     if name.is_inbox() {
@@ -43,9 +57,15 @@ pub(crate) fn append(s: &mut Session<'_>, name: MailboxName, messages: Vec<Appen
             folders.make_parent(&path)?;
         }
     } else if path.is_dir() {
-        return Err(ImapError::no_code(RespCode::Cannot, "Mailbox is not selectable"));
+        return Err(ImapError::no_code(
+            RespCode::Cannot,
+            "Mailbox is not selectable",
+        ));
     } else if !folders.is_mailbox(&path) {
-        return Err(ImapError::no_code(RespCode::TryCreate, "Mailbox does not exist"));
+        return Err(ImapError::no_code(
+            RespCode::TryCreate,
+            "Mailbox does not exist",
+        ));
     }
     let mut parts = Vec::with_capacity(messages.len());
     for m in &messages {
@@ -62,11 +82,20 @@ pub(crate) fn append(s: &mut Session<'_>, name: MailboxName, messages: Vec<Appen
     let msgs: Vec<NewMessage<'_>> = messages
         .iter()
         .zip(&parts)
-        .map(|(m, (flags, keywords, date))| NewMessage { data: &m.data, from: "MAILER-DAEMON", date: *date, flags: *flags, keywords })
+        .map(|(m, (flags, keywords, date))| NewMessage {
+            data: &m.data,
+            from: "MAILER-DAEMON",
+            date: *date,
+            flags: *flags,
+            keywords,
+        })
         .collect();
     let (uidvalidity, uids) = crate::store::mbox::append(&path, &msgs).map_err(ImapError::dest)?;
     s.counts.appended += msgs.len() as u64;
-    Ok(Completion::with(RespCode::AppendUid { uidvalidity, uids }, "APPEND completed"))
+    Ok(Completion::with(
+        RespCode::AppendUid { uidvalidity, uids },
+        "APPEND completed",
+    ))
 }
 
 #[cfg(test)]
@@ -77,7 +106,11 @@ mod tests {
     #[test]
     fn date_times() {
         let dt = |y, mo, d, h, mi, s, z| DateTime {
-            date: Date { year: y, month: mo, day: d },
+            date: Date {
+                year: y,
+                month: mo,
+                day: d,
+            },
             hour: h,
             minute: mi,
             second: s,

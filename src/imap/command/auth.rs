@@ -24,9 +24,12 @@ pub(crate) fn starttls(s: &mut Session<'_>, tag: &Tag) -> Result<Completion, Ima
         return Err(ImapError::bad("TLS is already active"));
     }
     if !s.ctx.starttls_available() {
-        return Err(ImapError::no("TLS not available: no server certificate installed"));
+        return Err(ImapError::no(
+            "TLS not available: no server certificate installed",
+        ));
     }
-    s.out.tagged(tag, Status::Ok, None, "Begin TLS negotiation now");
+    s.out
+        .tagged(tag, Status::Ok, None, "Begin TLS negotiation now");
     s.flush()?;
     if s.ctx.start_tls().is_err() {
         // Logged by Conn; the stream is unusable now.
@@ -40,14 +43,22 @@ fn plaintext_check(s: &Session<'_>) -> Result<(), ImapError> {
     if crate::auth::policy::plaintext_allowed(&s.ctx.cfg, s.ctx.conn.tls().is_some()) {
         Ok(())
     } else {
-        Err(ImapError::no_code(RespCode::PrivacyRequired, "Plaintext authentication disallowed without TLS"))
+        Err(ImapError::no_code(
+            RespCode::PrivacyRequired,
+            "Plaintext authentication disallowed without TLS",
+        ))
     }
 }
 
 /// ```text
 /// login = "LOGIN" SP userid SP password
 /// ```
-pub(crate) fn login(s: &mut Session<'_>, tag: &Tag, user: Vec<u8>, password: Secret) -> Result<Completion, ImapError> {
+pub(crate) fn login(
+    s: &mut Session<'_>,
+    tag: &Tag,
+    user: Vec<u8>,
+    password: Secret,
+) -> Result<Completion, ImapError> {
     plaintext_check(s)?;
     match sasl::check_user(&user) {
         Ok(name) => verify(s, tag, &name, password.expose(), "LOGIN"),
@@ -77,9 +88,13 @@ pub(crate) fn authenticate(
                 s.flush()?;
                 let mut line = match s.ctx.conn.read_line(sasl::MAX_RESPONSE_LEN + 2)? {
                     ReadLine::Line(l) => l,
-                    ReadLine::TooLong => return Err(ImapError::bad(SaslError::TooLong.to_string())),
+                    ReadLine::TooLong => {
+                        return Err(ImapError::bad(SaslError::TooLong.to_string()))
+                    }
                     ReadLine::Eof => return Err(ImapError::Disconnected),
-                    ReadLine::Timeout => return Err(ImapError::Bye("Autologout; idle for too long".into())),
+                    ReadLine::Timeout => {
+                        return Err(ImapError::Bye("Autologout; idle for too long".into()))
+                    }
                 };
                 step = ex.step(&line);
                 zeroize::Zeroize::zeroize(&mut line);
@@ -96,26 +111,44 @@ pub(crate) fn authenticate(
 }
 
 /// Checks a password; on success drops privileges and logs in.
-fn verify(s: &mut Session<'_>, tag: &Tag, user: &str, password: &[u8], how: &str) -> Result<Completion, ImapError> {
+fn verify(
+    s: &mut Session<'_>,
+    tag: &Tag,
+    user: &str,
+    password: &[u8],
+    how: &str,
+) -> Result<Completion, ImapError> {
     match crate::auth::authenticate(&s.ctx.cfg, user, password, s.ctx.peer_ip()) {
         Ok(account) => {
             s.enter_authenticated(account, how)?;
             Ok(s.logged_in("Logged in"))
         }
         Err(AuthError::BadCredentials | AuthError::Refused(_)) => failed(s, tag, user),
-        Err(AuthError::Internal(_)) => {
-            Err(ImapError::no_code(RespCode::Unavailable, "Temporary authentication failure, try again later"))
-        }
+        Err(AuthError::Internal(_)) => Err(ImapError::no_code(
+            RespCode::Unavailable,
+            "Temporary authentication failure, try again later",
+        )),
     }
 }
 
 /// A failed login: delay, log, count; after the limit NO then BYE.
 fn failed(s: &mut Session<'_>, tag: &Tag, user: &str) -> Result<Completion, ImapError> {
     s.failures.record_failure();
-    crate::log::event("Login failed").field("user", user).raw("host", s.ctx.host()).info();
+    crate::log::event("Login failed")
+        .field("user", user)
+        .raw("host", s.ctx.host())
+        .info();
     if s.failures.too_many() {
-        s.out.tagged(tag, Status::No, Some(RespCode::AuthenticationFailed.as_code()), "Authentication failed");
+        s.out.tagged(
+            tag,
+            Status::No,
+            Some(RespCode::AuthenticationFailed.as_code()),
+            "Authentication failed",
+        );
         return Err(ImapError::Bye("Too many authentication failures".into()));
     }
-    Err(ImapError::no_code(RespCode::AuthenticationFailed, "Authentication failed"))
+    Err(ImapError::no_code(
+        RespCode::AuthenticationFailed,
+        "Authentication failed",
+    ))
 }

@@ -26,7 +26,9 @@ pub(crate) fn idle(s: &mut Session<'_>) -> Result<Completion, ImapError> {
                 ReadLine::Line(l) => l,
                 ReadLine::TooLong => return Err(ImapError::bad("Expected DONE")),
                 ReadLine::Eof => return Err(ImapError::Disconnected),
-                ReadLine::Timeout => return Err(ImapError::Bye("Autologout; idle for too long".into())),
+                ReadLine::Timeout => {
+                    return Err(ImapError::Bye("Autologout; idle for too long".into()))
+                }
             };
             return if line.eq_ignore_ascii_case(b"DONE") {
                 Ok(Completion::ok("IDLE terminated"))

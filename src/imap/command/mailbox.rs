@@ -28,7 +28,14 @@ fn not_selectable() -> ImapError {
 /// Creates a missing spool file, as UW does: INBOX always exists.
 fn ensure_inbox(folders: &Folders) -> Result<(), StoreError> {
     if std::fs::symlink_metadata(&folders.inbox).is_err() {
-        let _ = Mailbox::open(&folders.inbox, &OpenOptions { read_only: false, exclusive_session: false, create: true })?;
+        let _ = Mailbox::open(
+            &folders.inbox,
+            &OpenOptions {
+                read_only: false,
+                exclusive_session: false,
+                create: true,
+            },
+        )?;
     }
     Ok(())
 }
@@ -37,7 +44,11 @@ fn ensure_inbox(folders: &Folders) -> Result<(), StoreError> {
 /// select  = "SELECT" SP mailbox [select-params]
 /// examine = "EXAMINE" SP mailbox [select-params]
 /// ```
-pub(crate) fn select(s: &mut Session<'_>, name: MailboxName, read_only: bool) -> Result<Completion, ImapError> {
+pub(crate) fn select(
+    s: &mut Session<'_>,
+    name: MailboxName,
+    read_only: bool,
+) -> Result<Completion, ImapError> {
     deselect(s);
     let folders = s.folders()?.clone();
     let path = folders.path(&name)?;
@@ -50,16 +61,40 @@ pub(crate) fn select(s: &mut Session<'_>, name: MailboxName, read_only: bool) ->
     sel.write_flag_lists(&mut s.out);
     s.out.counted(sel.count(), "EXISTS");
     s.out.counted(sel.recent_count(), "RECENT");
-    if let Some(i) = sel.mbox.messages().iter().position(|m| !m.flags.contains(Flags::SEEN)) {
+    if let Some(i) = sel
+        .mbox
+        .messages()
+        .iter()
+        .position(|m| !m.flags.contains(Flags::SEEN))
+    {
         let n = i as u32 + 1;
-        s.out.untagged(Status::Ok, Some(Code::Unseen(n)), &format!("Message {n} is first unseen"));
+        s.out.untagged(
+            Status::Ok,
+            Some(Code::Unseen(n)),
+            &format!("Message {n} is first unseen"),
+        );
     }
-    s.out.untagged(Status::Ok, Some(Code::UidValidity(sel.mbox.uid_validity())), "UIDs valid");
-    s.out.untagged(Status::Ok, Some(Code::UidNext(sel.mbox.uid_next())), "Predicted next UID");
+    s.out.untagged(
+        Status::Ok,
+        Some(Code::UidValidity(sel.mbox.uid_validity())),
+        "UIDs valid",
+    );
+    s.out.untagged(
+        Status::Ok,
+        Some(Code::UidNext(sel.mbox.uid_next())),
+        "Predicted next UID",
+    );
     let ro = sel.read_only;
     s.state = State::Selected(Box::new(sel));
     let what = if read_only { "EXAMINE" } else { "SELECT" };
-    Ok(Completion::with(if ro { RespCode::ReadOnly } else { RespCode::ReadWrite }, format!("{what} completed")))
+    Ok(Completion::with(
+        if ro {
+            RespCode::ReadOnly
+        } else {
+            RespCode::ReadWrite
+        },
+        format!("{what} completed"),
+    ))
 }
 
 /// ```text
@@ -75,11 +110,17 @@ pub(crate) fn create(s: &mut Session<'_>, name: MailboxName) -> Result<Completio
 /// ```
 pub(crate) fn delete(s: &mut Session<'_>, name: MailboxName) -> Result<Completion, ImapError> {
     if name.is_inbox() {
-        return Err(ImapError::no_code(RespCode::Cannot, "INBOX cannot be deleted"));
+        return Err(ImapError::no_code(
+            RespCode::Cannot,
+            "INBOX cannot be deleted",
+        ));
     }
     if let State::Selected(sel) = &s.state {
         if sel.name == name {
-            return Err(ImapError::no_code(RespCode::InUse, "Mailbox is selected; close it first"));
+            return Err(ImapError::no_code(
+                RespCode::InUse,
+                "Mailbox is selected; close it first",
+            ));
         }
     }
     if !s.folders()?.delete(&name)? {
@@ -93,13 +134,23 @@ pub(crate) fn delete(s: &mut Session<'_>, name: MailboxName) -> Result<Completio
 /// ```
 /// Renaming INBOX moves its messages into the new mailbox and leaves
 /// INBOX empty (RFC 3501 §6.3.5).
-pub(crate) fn rename(s: &mut Session<'_>, from: MailboxName, to: MailboxName) -> Result<Completion, ImapError> {
+pub(crate) fn rename(
+    s: &mut Session<'_>,
+    from: MailboxName,
+    to: MailboxName,
+) -> Result<Completion, ImapError> {
     if to.is_inbox() {
-        return Err(ImapError::no_code(RespCode::AlreadyExists, "Mailbox already exists"));
+        return Err(ImapError::no_code(
+            RespCode::AlreadyExists,
+            "Mailbox already exists",
+        ));
     }
     if let State::Selected(sel) = &s.state {
         if sel.name == from {
-            return Err(ImapError::no_code(RespCode::InUse, "Mailbox is selected; close it first"));
+            return Err(ImapError::no_code(
+                RespCode::InUse,
+                "Mailbox is selected; close it first",
+            ));
         }
     }
     let folders = s.folders()?.clone();
@@ -153,7 +204,11 @@ pub(crate) fn copy_messages(
             bytes += data.len();
             let kws: Vec<String> = {
                 let all = src.keywords();
-                src.messages()[i].keywords.iter().filter_map(|&k| all.get(k as usize).cloned()).collect()
+                src.messages()[i]
+                    .keywords
+                    .iter()
+                    .filter_map(|&k| all.get(k as usize).cloned())
+                    .collect()
             };
             bufs.push((i, data, kws));
             start += 1;
@@ -162,7 +217,13 @@ pub(crate) fn copy_messages(
             .iter()
             .map(|(i, data, kws)| {
                 let m = &src.messages()[*i];
-                NewMessage { data, from: "MAILER-DAEMON", date: m.internal_date, flags: m.flags, keywords: kws }
+                NewMessage {
+                    data,
+                    from: "MAILER-DAEMON",
+                    date: m.internal_date,
+                    flags: m.flags,
+                    keywords: kws,
+                }
             })
             .collect();
         let (v, uids) = crate::store::mbox::append(dst, &msgs).map_err(ImapError::dest)?;
@@ -177,11 +238,19 @@ pub(crate) fn copy_messages(
 /// subscribe   = "SUBSCRIBE" SP mailbox
 /// unsubscribe = "UNSUBSCRIBE" SP mailbox
 /// ```
-pub(crate) fn subscribe(s: &mut Session<'_>, name: MailboxName, on: bool) -> Result<Completion, ImapError> {
+pub(crate) fn subscribe(
+    s: &mut Session<'_>,
+    name: MailboxName,
+    on: bool,
+) -> Result<Completion, ImapError> {
     let folders = s.folders()?;
     folders.path(&name)?;
     folders.set_subscribed(&name, on)?;
-    Ok(Completion::ok(if on { "SUBSCRIBE completed" } else { "UNSUBSCRIBE completed" }))
+    Ok(Completion::ok(if on {
+        "SUBSCRIBE completed"
+    } else {
+        "UNSUBSCRIBE completed"
+    }))
 }
 
 /// Reference and pattern joined as RFC 3501 §6.3.8 describes.
@@ -212,8 +281,15 @@ pub(crate) fn list(
     let only_subscribed = selection.contains(&ListSelect::Subscribed);
     let only_special = selection.contains(&ListSelect::SpecialUse);
     let want_subscribed = only_subscribed || returns.contains(&ListReturn::Subscribed);
-    let subs = if want_subscribed { folders.subscriptions() } else { Vec::new() };
-    let pats: Vec<Vec<u8>> = patterns.iter().map(|p| full_pattern(&reference, p)).collect();
+    let subs = if want_subscribed {
+        folders.subscriptions()
+    } else {
+        Vec::new()
+    };
+    let pats: Vec<Vec<u8>> = patterns
+        .iter()
+        .map(|p| full_pattern(&reference, p))
+        .collect();
     let entries = folders.list_all();
     let mut seen: Vec<Vec<u8>> = Vec::new();
     for e in &entries {
@@ -221,11 +297,15 @@ pub(crate) fn list(
         if !pats.iter().any(|p| folder::matches(p, &wire)) {
             continue;
         }
-        let subscribed = subs.iter().any(|x| *x == wire);
+        let subscribed = subs.contains(&wire);
         if only_subscribed && !subscribed {
             continue;
         }
-        let special = if e.name.contains('/') { None } else { folder::special_use(&e.name) };
+        let special = if e.name.contains('/') {
+            None
+        } else {
+            folder::special_use(&e.name)
+        };
         if only_special && special.is_none() {
             continue;
         }
@@ -233,7 +313,11 @@ pub(crate) fn list(
         if e.noselect {
             attrs.push("\\Noselect");
         }
-        attrs.push(if e.has_children { "\\HasChildren" } else { "\\HasNoChildren" });
+        attrs.push(if e.has_children {
+            "\\HasChildren"
+        } else {
+            "\\HasNoChildren"
+        });
         if let Some(a) = special {
             attrs.push(a);
         }
@@ -246,7 +330,8 @@ pub(crate) fn list(
     if only_subscribed {
         for sub in &subs {
             if !seen.contains(sub) && pats.iter().any(|p| folder::matches(p, sub)) {
-                s.out.list("LIST", &["\\NonExistent", "\\Subscribed"], Some(b'/'), sub);
+                s.out
+                    .list("LIST", &["\\NonExistent", "\\Subscribed"], Some(b'/'), sub);
             }
         }
     }
@@ -256,7 +341,11 @@ pub(crate) fn list(
 /// ```text
 /// lsub = "LSUB" SP mailbox SP list-mailbox
 /// ```
-pub(crate) fn lsub(s: &mut Session<'_>, reference: Vec<u8>, pattern: Vec<u8>) -> Result<Completion, ImapError> {
+pub(crate) fn lsub(
+    s: &mut Session<'_>,
+    reference: Vec<u8>,
+    pattern: Vec<u8>,
+) -> Result<Completion, ImapError> {
     let folders = s.folders()?.clone();
     let pat = full_pattern(&reference, &pattern);
     for sub in folders.subscriptions() {
@@ -274,14 +363,29 @@ pub(crate) fn lsub(s: &mut Session<'_>, reference: Vec<u8>, pattern: Vec<u8>) ->
 /// ```text
 /// status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"
 /// ```
-pub(crate) fn status(s: &mut Session<'_>, name: MailboxName, items: Vec<StatusItem>) -> Result<Completion, ImapError> {
+pub(crate) fn status(
+    s: &mut Session<'_>,
+    name: MailboxName,
+    items: Vec<StatusItem>,
+) -> Result<Completion, ImapError> {
     let folders = s.folders()?.clone();
     let path = folders.path(&name)?;
     // (messages, recent, uidnext, uidvalidity, unseen)
     let numbers = match &s.state {
         State::Selected(sel) if sel.path == path => {
-            let unseen = sel.mbox.messages().iter().filter(|m| !m.flags.contains(Flags::SEEN)).count() as u32;
-            (sel.count(), sel.recent_count(), sel.mbox.uid_next(), sel.mbox.uid_validity(), unseen)
+            let unseen = sel
+                .mbox
+                .messages()
+                .iter()
+                .filter(|m| !m.flags.contains(Flags::SEEN))
+                .count() as u32;
+            (
+                sel.count(),
+                sel.recent_count(),
+                sel.mbox.uid_next(),
+                sel.mbox.uid_validity(),
+                unseen,
+            )
         }
         _ => {
             if name.is_inbox() {
@@ -289,14 +393,22 @@ pub(crate) fn status(s: &mut Session<'_>, name: MailboxName, items: Vec<StatusIt
             } else if path.is_dir() {
                 return Err(not_selectable());
             }
-            let mb = Mailbox::open(&path, &OpenOptions { read_only: true, ..OpenOptions::default() })?;
+            let mb = Mailbox::open(
+                &path,
+                &OpenOptions {
+                    read_only: true,
+                    ..OpenOptions::default()
+                },
+            )?;
             let msgs = mb.messages();
             (
                 msgs.len() as u32,
                 msgs.iter().filter(|m| m.recent).count() as u32,
                 mb.uid_next(),
                 mb.uid_validity(),
-                msgs.iter().filter(|m| !m.flags.contains(Flags::SEEN)).count() as u32,
+                msgs.iter()
+                    .filter(|m| !m.flags.contains(Flags::SEEN))
+                    .count() as u32,
             )
         }
     };

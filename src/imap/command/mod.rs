@@ -29,11 +29,20 @@ use crate::imap::wire::{CommandKind, Tag};
 
 /// Capabilities contributed by the search family (advertised only when
 /// those commands are complete).
-pub(crate) const SEARCH_CAPABILITIES: &[&str] =
-    &["ESEARCH", "SORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "WITHIN"];
+pub(crate) const SEARCH_CAPABILITIES: &[&str] = &[
+    "ESEARCH",
+    "SORT",
+    "THREAD=ORDEREDSUBJECT",
+    "THREAD=REFERENCES",
+    "WITHIN",
+];
 
 /// Runs one command whose state was already checked.
-pub(crate) fn dispatch(s: &mut Session<'_>, tag: &Tag, kind: CommandKind) -> Result<Completion, ImapError> {
+pub(crate) fn dispatch(
+    s: &mut Session<'_>,
+    tag: &Tag,
+    kind: CommandKind,
+) -> Result<Completion, ImapError> {
     use CommandKind::*;
     match kind {
         Capability => any::capability(s),
@@ -44,7 +53,10 @@ pub(crate) fn dispatch(s: &mut Session<'_>, tag: &Tag, kind: CommandKind) -> Res
         Namespace => any::namespace(s),
         StartTls => auth::starttls(s, tag),
         Login { user, password } => auth::login(s, tag, user, password),
-        Authenticate { mechanism, initial_response } => auth::authenticate(s, tag, &mechanism, initial_response),
+        Authenticate {
+            mechanism,
+            initial_response,
+        } => auth::authenticate(s, tag, &mechanism, initial_response),
         Select { mailbox, .. } => mailbox::select(s, mailbox, false),
         Examine { mailbox, .. } => mailbox::select(s, mailbox, true),
         Create { mailbox, .. } => mailbox::create(s, mailbox),
@@ -52,7 +64,12 @@ pub(crate) fn dispatch(s: &mut Session<'_>, tag: &Tag, kind: CommandKind) -> Res
         Rename { from, to } => mailbox::rename(s, from, to),
         Subscribe { mailbox } => mailbox::subscribe(s, mailbox, true),
         Unsubscribe { mailbox } => mailbox::subscribe(s, mailbox, false),
-        List { reference, patterns, selection, returns } => mailbox::list(s, reference, patterns, selection, returns),
+        List {
+            reference,
+            patterns,
+            selection,
+            returns,
+        } => mailbox::list(s, reference, patterns, selection, returns),
         Lsub { reference, pattern } => mailbox::lsub(s, reference, pattern),
         Status { mailbox, items } => mailbox::status(s, mailbox, items),
         Append { mailbox, messages } => append::append(s, mailbox, messages),
@@ -64,10 +81,31 @@ pub(crate) fn dispatch(s: &mut Session<'_>, tag: &Tag, kind: CommandKind) -> Res
         UidExpunge { set } => selected::expunge(s, Some(set)),
         Copy { uid, set, mailbox } => selected::copy(s, uid, set, mailbox, false),
         Move { uid, set, mailbox } => selected::copy(s, uid, set, mailbox, true),
-        Store { uid, set, mode, silent, flags } => store::store(s, uid, set, mode, silent, flags),
+        Store {
+            uid,
+            set,
+            mode,
+            silent,
+            flags,
+        } => store::store(s, uid, set, mode, silent, flags),
         Fetch { uid, set, items } => query::fetch(s, uid, set, items),
-        Search { uid, charset, returns, criteria } => query::search(s, tag, uid, charset, returns, criteria),
-        Sort { uid, criteria, charset, search } => query::sort(s, uid, criteria, charset, search),
-        Thread { uid, algorithm, charset, search } => query::thread(s, uid, algorithm, charset, search),
+        Search {
+            uid,
+            charset,
+            returns,
+            criteria,
+        } => query::search(s, tag, uid, charset, returns, criteria),
+        Sort {
+            uid,
+            criteria,
+            charset,
+            search,
+        } => query::sort(s, uid, criteria, charset, search),
+        Thread {
+            uid,
+            algorithm,
+            charset,
+            search,
+        } => query::thread(s, uid, algorithm, charset, search),
     }
 }

@@ -21,12 +21,17 @@ use crate::store::{ErrorKind, StoreError};
 const FETCH_CHUNK: usize = 256 * 1024;
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn read_error(e: StoreError) -> ImapError {
     if e.kind == ErrorKind::NotFound {
-        ImapError::no_code(RespCode::ExpungeIssued, "Some messages were expunged by another session")
+        ImapError::no_code(
+            RespCode::ExpungeIssued,
+            "Some messages were expunged by another session",
+        )
     } else {
         ImapError::from(e)
     }
@@ -34,7 +39,9 @@ fn read_error(e: StoreError) -> ImapError {
 
 fn search_error(e: SearchError) -> ImapError {
     match e {
-        SearchError::BadCharset => ImapError::no_code(RespCode::BadCharset(&CHARSETS), "Unsupported charset"),
+        SearchError::BadCharset => {
+            ImapError::no_code(RespCode::BadCharset(&CHARSETS), "Unsupported charset")
+        }
         SearchError::Store(e) => read_error(e),
     }
 }
@@ -42,9 +49,16 @@ fn search_error(e: SearchError) -> ImapError {
 /// ```text
 /// fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" fetch-att *(SP fetch-att) ")")
 /// ```
-pub(crate) fn fetch(s: &mut Session<'_>, uid: bool, set: SequenceSet, attrs: Vec<FetchAttr>) -> Result<Completion, ImapError> {
+pub(crate) fn fetch(
+    s: &mut Session<'_>,
+    uid: bool,
+    set: SequenceSet,
+    attrs: Vec<FetchAttr>,
+) -> Result<Completion, ImapError> {
     s.flush()?;
-    let State::Selected(sel) = &mut s.state else { return Err(ImapError::bad("No mailbox selected")) };
+    let State::Selected(sel) = &mut s.state else {
+        return Err(ImapError::bad("No mailbox selected"));
+    };
     let idx = sel.resolve(&set, uid)?;
     let mut plan = fetch::Fetch::new(&attrs, uid);
     let mut buf = Vec::new();
@@ -62,7 +76,13 @@ pub(crate) fn fetch(s: &mut Session<'_>, uid: bool, set: SequenceSet, attrs: Vec
     if !buf.is_empty() {
         s.ctx.conn.send(&buf)?;
     }
-    result.map(|()| Completion::ok(if uid { "UID FETCH completed" } else { "FETCH completed" }))
+    result.map(|()| {
+        Completion::ok(if uid {
+            "UID FETCH completed"
+        } else {
+            "FETCH completed"
+        })
+    })
 }
 
 /// ```text
@@ -77,8 +97,11 @@ pub(crate) fn search(
     returns: Option<Vec<SearchReturn>>,
     criteria: SearchKey,
 ) -> Result<Completion, ImapError> {
-    let State::Selected(sel) = &mut s.state else { return Err(ImapError::bad("No mailbox selected")) };
-    let hits = search::search(&mut **sel, &criteria, charset.as_deref(), now()).map_err(search_error)?;
+    let State::Selected(sel) = &mut s.state else {
+        return Err(ImapError::bad("No mailbox selected"));
+    };
+    let hits =
+        search::search(&mut **sel, &criteria, charset.as_deref(), now()).map_err(search_error)?;
     let mut buf = Vec::new();
     match &returns {
         None => search::render_search(&**sel, &hits, uid, &mut buf),
@@ -86,7 +109,11 @@ pub(crate) fn search(
     }
     s.flush()?;
     s.ctx.conn.send(&buf)?;
-    Ok(Completion::ok(if uid { "UID SEARCH completed" } else { "SEARCH completed" }))
+    Ok(Completion::ok(if uid {
+        "UID SEARCH completed"
+    } else {
+        "SEARCH completed"
+    }))
 }
 
 /// ```text
@@ -99,13 +126,19 @@ pub(crate) fn sort(
     charset: String,
     key: SearchKey,
 ) -> Result<Completion, ImapError> {
-    let State::Selected(sel) = &mut s.state else { return Err(ImapError::bad("No mailbox selected")) };
+    let State::Selected(sel) = &mut s.state else {
+        return Err(ImapError::bad("No mailbox selected"));
+    };
     let order = sort::sort(&mut **sel, &criteria, &charset, &key, now()).map_err(search_error)?;
     let mut buf = Vec::new();
     sort::render_sort(&**sel, &order, uid, &mut buf);
     s.flush()?;
     s.ctx.conn.send(&buf)?;
-    Ok(Completion::ok(if uid { "UID SORT completed" } else { "SORT completed" }))
+    Ok(Completion::ok(if uid {
+        "UID SORT completed"
+    } else {
+        "SORT completed"
+    }))
 }
 
 /// ```text
@@ -118,11 +151,18 @@ pub(crate) fn thread(
     charset: String,
     key: SearchKey,
 ) -> Result<Completion, ImapError> {
-    let State::Selected(sel) = &mut s.state else { return Err(ImapError::bad("No mailbox selected")) };
-    let threads = thread::thread(&mut **sel, algorithm, &charset, &key, now()).map_err(search_error)?;
+    let State::Selected(sel) = &mut s.state else {
+        return Err(ImapError::bad("No mailbox selected"));
+    };
+    let threads =
+        thread::thread(&mut **sel, algorithm, &charset, &key, now()).map_err(search_error)?;
     let mut buf = Vec::new();
     thread::render_thread(&**sel, &threads, uid, &mut buf);
     s.flush()?;
     s.ctx.conn.send(&buf)?;
-    Ok(Completion::ok(if uid { "UID THREAD completed" } else { "THREAD completed" }))
+    Ok(Completion::ok(if uid {
+        "UID THREAD completed"
+    } else {
+        "THREAD completed"
+    }))
 }

@@ -38,11 +38,18 @@ pub(crate) fn close(s: &mut Session<'_>, expunge: bool) -> Result<Completion, Im
         sel.mbox.expunge(&idx)?;
         s.counts.expunged += idx.len() as u64;
     }
-    Ok(Completion::ok(if expunge { "CLOSE completed" } else { "UNSELECT completed" }))
+    Ok(Completion::ok(if expunge {
+        "CLOSE completed"
+    } else {
+        "UNSELECT completed"
+    }))
 }
 
 /// Indexes of `\Deleted` messages, optionally only those with UIDs in `uids`.
-fn deleted(mbox: &crate::store::mbox::Mailbox, uids: Option<&crate::imap::sequence::Ranges>) -> Vec<usize> {
+fn deleted(
+    mbox: &crate::store::mbox::Mailbox,
+    uids: Option<&crate::imap::sequence::Ranges>,
+) -> Vec<usize> {
     mbox.messages()
         .iter()
         .enumerate()
@@ -55,20 +62,30 @@ fn deleted(mbox: &crate::store::mbox::Mailbox, uids: Option<&crate::imap::sequen
 /// expunge     = "EXPUNGE"
 /// uid-expunge = "UID" SP "EXPUNGE" SP sequence-set
 /// ```
-pub(crate) fn expunge(s: &mut Session<'_>, set: Option<SequenceSet>) -> Result<Completion, ImapError> {
+pub(crate) fn expunge(
+    s: &mut Session<'_>,
+    set: Option<SequenceSet>,
+) -> Result<Completion, ImapError> {
     let (sel, out) = match &mut s.state {
         State::Selected(sel) => (sel, &mut s.out),
         _ => return Err(ImapError::bad("No mailbox selected")),
     };
     if sel.read_only {
-        return Err(ImapError::no_code(RespCode::ReadOnly, "Mailbox is read-only"));
+        return Err(ImapError::no_code(
+            RespCode::ReadOnly,
+            "Mailbox is read-only",
+        ));
     }
     let ranges = set.map(|set| set.resolve_uid(sel.mbox.messages().last().map_or(0, |m| m.uid)));
     let idx = deleted(&sel.mbox, ranges.as_ref());
     sel.mbox.expunge(&idx)?;
     sel.announce_expunged(&idx, out);
     s.counts.expunged += idx.len() as u64;
-    Ok(Completion::ok(if ranges.is_some() { "UID EXPUNGE completed" } else { "EXPUNGE completed" }))
+    Ok(Completion::ok(if ranges.is_some() {
+        "UID EXPUNGE completed"
+    } else {
+        "EXPUNGE completed"
+    }))
 }
 
 /// ```text
@@ -85,17 +102,26 @@ pub(crate) fn copy(
     let folders = s.folders()?.clone();
     let dest = folders.path(&name).map_err(ImapError::dest)?;
     if dest.is_dir() {
-        return Err(ImapError::no_code(RespCode::Cannot, "Mailbox is not selectable"));
+        return Err(ImapError::no_code(
+            RespCode::Cannot,
+            "Mailbox is not selectable",
+        ));
     }
     if !name.is_inbox() && !folders.is_mailbox(&dest) {
-        return Err(ImapError::no_code(RespCode::TryCreate, "Mailbox does not exist"));
+        return Err(ImapError::no_code(
+            RespCode::TryCreate,
+            "Mailbox does not exist",
+        ));
     }
     let (sel, out) = match &mut s.state {
         State::Selected(sel) => (sel, &mut s.out),
         _ => return Err(ImapError::bad("No mailbox selected")),
     };
     if is_move && sel.read_only {
-        return Err(ImapError::no_code(RespCode::ReadOnly, "Mailbox is read-only"));
+        return Err(ImapError::no_code(
+            RespCode::ReadOnly,
+            "Mailbox is read-only",
+        ));
     }
     let what = match (is_move, uid) {
         (false, false) => "COPY",
@@ -110,7 +136,11 @@ pub(crate) fn copy(
     sel.write_seen()?;
     let (uidvalidity, source, dest_uids) = copy_messages(&mut sel.mbox, &idx, &dest)?;
     s.counts.copied += idx.len() as u64;
-    let code = RespCode::CopyUid { uidvalidity, source, dest: dest_uids };
+    let code = RespCode::CopyUid {
+        uidvalidity,
+        source,
+        dest: dest_uids,
+    };
     if !is_move {
         return Ok(Completion::with(code, format!("{what} completed")));
     }

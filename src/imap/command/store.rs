@@ -55,7 +55,10 @@ pub(crate) fn store(
         _ => return Err(ImapError::bad("No mailbox selected")),
     };
     if sel.read_only {
-        return Err(ImapError::no_code(RespCode::ReadOnly, "Mailbox is read-only"));
+        return Err(ImapError::no_code(
+            RespCode::ReadOnly,
+            "Mailbox is read-only",
+        ));
     }
     let idx = sel.resolve(&set, uid)?;
     let (bits, kws) = split_flags(&flags)?;
@@ -94,5 +97,9 @@ pub(crate) fn store(
         }
     }
     s.counts.flag_changes += changed;
-    Ok(Completion::ok(if uid { "UID STORE completed" } else { "STORE completed" }))
+    Ok(Completion::ok(if uid {
+        "UID STORE completed"
+    } else {
+        "STORE completed"
+    }))
 }
