@@ -387,6 +387,14 @@ impl<'c> Session<'c> {
             if self.ctx.starttls_available() {
                 caps.push("STARTTLS");
             }
+            if self
+                .ctx
+                .conn
+                .tls()
+                .is_some_and(|t| t.client_subject.is_some())
+            {
+                caps.push("AUTH=EXTERNAL");
+            }
             if crate::auth::policy::plaintext_allowed(&self.ctx.cfg, self.ctx.conn.tls().is_some())
             {
                 caps.push("AUTH=PLAIN");

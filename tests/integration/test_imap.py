@@ -163,3 +163,25 @@ def test_failed_logins_end_the_session(sandbox, inetd):
     assert b"a NO [AUTHENTICATIONFAILED]" in got and b"b NO [AUTHENTICATIONFAILED]" in got, got
     assert re.search(r"Login failed user=alice host=\[127\.0\.0\.1\]", sandbox.log_text())
     assert "wrong-again" not in sandbox.log_text()
+
+
+def test_authenticate_external_with_client_certificate(sandbox, inetd):
+    # client/valid.crt has CN valid@postern.test; postern.test is a local domain.
+    sandbox.add_user("valid", "not-used-for-external")
+    sandbox.write_conf(client_ca=str(sandbox.tls / "ca.pem"), client_cert="optional")
+    lst = inetd.start("imapd", "-s")
+    ctx = sandbox.client_tls("valid")
+    with ctx.wrap_socket(socket.create_connection(lst.address, timeout=10),
+                         server_hostname="localhost") as s:
+        greeting = read_until(s, b"\r\n")
+        assert b"AUTH=EXTERNAL" in greeting, greeting
+        s.sendall(b"a AUTHENTICATE EXTERNAL dmFsaWQ=\r\nb SELECT INBOX\r\nc LOGOUT\r\n")
+        got = read_until(s, b"c OK")
+    assert b"a OK [CAPABILITY" in got and b"b OK [READ-WRITE]" in got, got
+    assert "Login user=valid" in sandbox.log_text() and "method=EXTERNAL" in sandbox.log_text()
+    # Without a certificate EXTERNAL is neither offered nor accepted.
+    with sandbox.client_tls().wrap_socket(socket.create_connection(lst.address, timeout=10),
+                                          server_hostname="localhost") as s:
+        assert b"AUTH=EXTERNAL" not in read_until(s, b"\r\n")
+        s.sendall(b"a AUTHENTICATE EXTERNAL =\r\n")
+        assert read_until(s, b"\r\n").startswith(b"a NO ")
