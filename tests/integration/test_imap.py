@@ -4,6 +4,7 @@ Python imaplib over imaps and STARTTLS, curl imaps://, openssl s_client
 IDLE woken by a delivery, and the failed-login limit (issue 5)."""
 
 import imaplib
+import os
 import re
 import socket
 import ssl
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import ALICE_PASSWORD, make_message, read_until
+from conftest import ALICE_PASSWORD, find_bin, make_message, read_until
 
 HOST = "127.0.0.1"
 
@@ -185,3 +186,30 @@ def test_authenticate_external_with_client_certificate(sandbox, inetd):
         assert b"AUTH=EXTERNAL" not in read_until(s, b"\r\n")
         s.sendall(b"a AUTHENTICATE EXTERNAL =\r\n")
         assert read_until(s, b"\r\n").startswith(b"a NO ")
+
+
+def test_preauth_on_a_pipe_as_the_invoking_user(sandbox):
+    """fd 0 not a socket and not root: `* PREAUTH` as the invoking user
+    (IMAP over ssh). As root the test becomes uid 5000 with setpriv, and
+    nss_wrapper names that uid alice."""
+    sandbox.deliver_many(2)
+    script = b"a SELECT INBOX\r\nb UID FETCH 1:* (FLAGS)\r\nc LOGOUT\r\n"
+    if os.geteuid() == 0:
+        nss = sandbox.root / "nss"
+        nss.mkdir()
+        (nss / "passwd").write_text(f"alice:x:{sandbox.uid}:{sandbox.gid}:Alice:{sandbox.home()}:/bin/sh\n")
+        (nss / "group").write_text(f"alice:x:{sandbox.gid}:\n")
+        env = sandbox.env | {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so",
+                             "NSS_WRAPPER_PASSWD": str(nss / "passwd"),
+                             "NSS_WRAPPER_GROUP": str(nss / "group")}
+        out = subprocess.run(["setpriv", f"--reuid={sandbox.uid}", f"--regid={sandbox.gid}",
+                              "--clear-groups", str(find_bin("imapd")), "-c", str(sandbox.conf)],
+                             input=script, capture_output=True, timeout=30, env=env)
+    else:
+        out = sandbox.run("imapd", input=script)
+    text = out.stdout.decode(errors="replace")
+    assert text.startswith("* PREAUTH [CAPABILITY IMAP4rev1 "), text
+    assert "Logged in as alice" in text.splitlines()[0]
+    assert "* 2 EXISTS\r\n" in text and "a OK [READ-WRITE]" in text, text
+    assert "* 2 FETCH (UID 2 FLAGS (\\Recent))" in text, text
+    assert "c OK LOGOUT completed" in text and out.stderr == b"", out
