@@ -6,8 +6,8 @@
 //!
 //! Bounds: a command line over `max_command` is answered `BAD` and the
 //! connection closed (its tail cannot be told from commands); an APPEND
-//! literal over `max_size` is refused before it is read; before login, no
-//! literal may carry a message and commands are small; after
+//! literal over `max_size` is refused before it is read; before login,
+//! commands and literals are small; after
 //! [`MAX_BAD_COMMANDS`] refused commands in a row the session says BYE. No
 //! input for `idle_timeout` ends with `* BYE Autologout`.
 
@@ -25,7 +25,8 @@ use std::process::ExitCode;
 
 /// Refused commands in a row before the session gives up.
 pub(crate) const MAX_BAD_COMMANDS: u32 = 20;
-/// Longest command text before login.
+/// Longest command text, and APPEND literal, before login (an APPEND is
+/// then read, within this bound, only to be refused by the state gate).
 const PREAUTH_MAX_COMMAND: usize = 16 * 1024;
 
 /// The logged-in user and where their mail is.
@@ -150,8 +151,8 @@ impl<'c> Session<'c> {
         } else {
             Limits {
                 max_command: PREAUTH_MAX_COMMAND,
-                max_literal: 0,
-                max_append_total: 0,
+                max_literal: PREAUTH_MAX_COMMAND as u64,
+                max_append_total: PREAUTH_MAX_COMMAND as u64,
                 ..d
             }
         };

@@ -641,6 +641,113 @@ fn starttls_drops_pipelined_commands() {
 }
 
 #[test]
+fn every_command_in_the_wrong_state() {
+    let selected_only = [
+        "CHECK",
+        "CLOSE",
+        "UNSELECT",
+        "EXPUNGE",
+        "UID EXPUNGE 1",
+        "SEARCH ALL",
+        "FETCH 1 FLAGS",
+        "UID FETCH 1 FLAGS",
+        "STORE 1 FLAGS (\\Seen)",
+        "COPY 1 INBOX",
+        "MOVE 1 INBOX",
+        "SORT (DATE) UTF-8 ALL",
+        "THREAD REFERENCES UTF-8 ALL",
+    ];
+    let authenticated = [
+        "SELECT INBOX",
+        "EXAMINE INBOX",
+        "CREATE x",
+        "DELETE x",
+        "RENAME x y",
+        "SUBSCRIBE x",
+        "UNSUBSCRIBE x",
+        "LIST \"\" *",
+        "LSUB \"\" *",
+        "NAMESPACE",
+        "STATUS INBOX (MESSAGES)",
+        "APPEND INBOX {1+}\r\nx",
+        "IDLE",
+        "ENABLE IDLE",
+    ];
+    let not_authenticated = ["LOGIN a b", "AUTHENTICATE PLAIN", "STARTTLS"];
+    let e = anon_env("wrongstate", PlaintextAuth::Yes);
+    // Not authenticated: everything but the any-state and login commands.
+    let mut script = Script::new();
+    let mut want = format!(
+        "* OK [CAPABILITY {CAPS} AUTH=PLAIN AUTH=LOGIN] test.example postern IMAP4rev1 ready\n"
+    );
+    for (n, c) in selected_only.iter().chain(authenticated.iter()).enumerate() {
+        script = script.input(format!("t{n} {c}\r\n"));
+        let name = c
+            .split(' ')
+            .take(if c.starts_with("UID") { 2 } else { 1 })
+            .collect::<Vec<_>>()
+            .join(" ");
+        want.push_str(&format!("t{n} BAD {name} Log in first\n"));
+        if n % 10 == 9 {
+            // Stay under the limit of refused commands in a row.
+            script = script.input(format!("n{n} NOOP\r\n"));
+            want.push_str(&format!("n{n} OK NOOP completed\n"));
+        }
+    }
+    check(&e.run_anon(script), &want);
+    // Authenticated: the selected-only ones and the login commands.
+    let mut input: Vec<String> = Vec::new();
+    let mut want = format!("* PREAUTH [CAPABILITY {CAPS}] Logged in as alice\n");
+    for (n, c) in selected_only
+        .iter()
+        .chain(not_authenticated.iter())
+        .enumerate()
+    {
+        input.push(format!("t{n} {c}\r\n"));
+        let name = c
+            .split(' ')
+            .take(if c.starts_with("UID") { 2 } else { 1 })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let why = if n < selected_only.len() {
+            "No mailbox selected"
+        } else {
+            "Already logged in"
+        };
+        want.push_str(&format!("t{n} BAD {name} {why}\n"));
+    }
+    let refs: Vec<&str> = input.iter().map(String::as_str).collect();
+    check(&e.run(&refs), &want);
+}
+
+#[test]
+fn append_to_the_selected_mailbox_is_announced() {
+    let e = env("appendselected", INBOX);
+    let out = e.run(&[
+        "a SELECT INBOX\r\n",
+        "b APPEND INBOX (\\Flagged $Urgent) {11+}\r\nSubject: \r\n\r\n",
+        "c FETCH 3 (UID FLAGS)\r\n",
+        "d LOGOUT\r\n",
+    ]);
+    let tail: Vec<&str> = out.lines().skip(9).collect();
+    assert_eq!(
+        tail,
+        [
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Urgent)",
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Urgent \\*)] Flags permitted",
+            "* 3 EXISTS",
+            "* 2 RECENT",
+            "b OK [APPENDUID 1795428000 3] APPEND completed",
+            "* 3 FETCH (UID 3 FLAGS (\\Flagged \\Recent $Urgent))",
+            "c OK FETCH completed",
+            "* BYE Logging out",
+            "d OK LOGOUT completed",
+        ],
+        "{out}"
+    );
+}
+
+#[test]
 fn dump() {
     let Ok(name) = std::env::var("SCEN") else {
         return;
