@@ -174,6 +174,14 @@ impl Selected {
         self.announced_keywords = self.mbox.keywords().len();
     }
 
+    /// New `* FLAGS` / `PERMANENTFLAGS` when a keyword was added to the
+    /// mailbox since the last announcement (RFC 3501 §7.2.6).
+    pub(crate) fn announce_keywords(&mut self, out: &mut Response) {
+        if self.mbox.keywords().len() != self.announced_keywords {
+            self.write_flag_lists(out);
+        }
+    }
+
     /// Forgets our own expunged messages (`idx` ascending) and writes their
     /// `* n EXPUNGE` lines.
     pub(crate) fn announce_expunged(&mut self, idx: &[usize], out: &mut Response) {
@@ -213,9 +221,7 @@ impl Selected {
             ));
         }
         self.announce_expunged(&ch.expunged, out);
-        if self.mbox.keywords().len() != self.announced_keywords {
-            self.write_flag_lists(out);
-        }
+        self.announce_keywords(out);
         for &i in &ch.flags_changed {
             if i < self.mbox.len() {
                 self.write_flags(out, i, false);

@@ -361,6 +361,8 @@ impl<'c> Session<'c> {
         sel.write_seen()?;
         if may_expunge {
             sel.report_changes(&mut self.out)?;
+        } else {
+            sel.announce_keywords(&mut self.out);
         }
         Ok(())
     }

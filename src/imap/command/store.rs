@@ -91,6 +91,8 @@ pub(crate) fn store(
         }
     }
     sel.mbox.write_back()?;
+    // A new keyword is announced before the FETCH lines that show it.
+    sel.announce_keywords(out);
     if !silent {
         for &i in &idx {
             sel.write_flags(out, i, uid);
