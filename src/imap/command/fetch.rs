@@ -36,7 +36,7 @@ use crate::message::date::DateTime;
 use crate::message::envelope::Envelope;
 use crate::message::imapstr::write_literal;
 use crate::message::{header, mime};
-use crate::store::{Flags, StoreError};
+use crate::store::{ErrorKind, Flags, StoreError};
 
 /// How much of a message the planned items need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -323,22 +323,36 @@ fn render_flags<V: MailView + ?Sized>(view: &V, i: usize, out: &mut Vec<u8>) {
     out.push(b')');
 }
 
+/// What [`fetch`] could not do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// Messages skipped because another session expunged them meanwhile
+    /// (read failed with `ErrorKind::NotFound`): the session completes
+    /// with `NO [EXPUNGEISSUED]` (RFC 5530) after sending the rest.
+    pub expunged: usize,
+}
+
 /// Renders FETCH for every index in `seqs` (0-based, ascending as resolved
-/// from the sequence set). Stops at the first read error, leaving the
-/// responses for the messages before it in `out`; the session sends those
-/// and then completes with NO.
+/// from the sequence set). A message that vanished under another session
+/// is skipped and counted; any other read error stops the FETCH, leaving
+/// the responses before it in `out` for the session to send before NO.
 pub fn fetch<V: MailView + ?Sized>(
     view: &mut V,
     seqs: impl IntoIterator<Item = usize>,
     attrs: &[FetchAttr],
     uid: bool,
     out: &mut Vec<u8>,
-) -> Result<(), StoreError> {
+) -> Result<Fetched, StoreError> {
     let mut plan = Fetch::new(attrs, uid);
+    let mut done = Fetched::default();
     for i in seqs {
-        plan.message(view, i, out)?;
+        match plan.message(view, i, out) {
+            Ok(()) => {}
+            Err(e) if e.kind == ErrorKind::NotFound => done.expunged += 1,
+            Err(e) => return Err(e),
+        }
     }
-    Ok(())
+    Ok(done)
 }
 
 #[cfg(test)]
@@ -509,6 +523,26 @@ Date: Mon, 23 Nov 2026 10:00:00 +0100\r\nMessage-ID: <m1@example.org>\r\n\r\n";
             let want = format!("* 1 FETCH (BODY {} BODYSTRUCTURE {} ENVELOPE {})\r\n", want_b.trim_end(), want_bs.trim_end(), want_e.trim_end());
             assert_eq!(got, want, "{n}");
         }
+    }
+
+    #[test]
+    fn expunged_elsewhere_is_skipped_and_counted() {
+        let mut v = MemView::new(&[SIMPLE, SIMPLE, SIMPLE]);
+        v.gone = Some(1);
+        let mut out = Vec::new();
+        let done = fetch(&mut v, [0, 1, 2], &[F::Rfc822Header], false, &mut out).expect("fetch");
+        assert_eq!(done, Fetched { expunged: 1 });
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("* 1 FETCH (RFC822.HEADER {"), "{text}");
+        assert!(text.contains("* 3 FETCH (RFC822.HEADER {") && !text.contains("* 2 FETCH"), "{text}");
+        // Metadata-only items never read, so nothing is skipped.
+        let mut out = Vec::new();
+        assert_eq!(fetch(&mut v, [1], &[F::Uid], false, &mut out).expect("fetch"), Fetched { expunged: 0 });
+        assert_eq!(out, b"* 2 FETCH (UID 2)\r\n");
+        // A non-peek fetch of a message that cannot be read does not set \Seen.
+        let mut out = Vec::new();
+        fetch(&mut v, [1], &[F::Rfc822], false, &mut out).expect("fetch");
+        assert!(out.is_empty() && !v.messages[1].flags.contains(Flags::SEEN));
     }
 
     #[test]
