@@ -525,6 +525,61 @@ Date: Mon, 23 Nov 2026 10:00:00 +0100\r\nMessage-ID: <m1@example.org>\r\n\r\n";
         }
     }
 
+    /// Pulls the literal out of a one-item FETCH response.
+    fn literal_of(resp: &[u8]) -> Vec<u8> {
+        let open = resp.iter().position(|&b| b == b'{').expect("literal");
+        let close = open + resp[open..].iter().position(|&b| b == b'}').expect("}");
+        let n: usize = std::str::from_utf8(&resp[open + 1..close]).expect("ascii").parse().expect("number");
+        resp[close + 3..close + 3 + n].to_vec()
+    }
+
+    /// Every fixture, fetched whole and in partial chunks of 1..512 bytes:
+    /// the chunks put together are the whole section, and HEADER + TEXT is
+    /// the message.
+    #[test]
+    fn partial_chunks_reassemble_fixtures() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/messages");
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .expect("fixtures")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        names.sort();
+        assert!(!names.is_empty());
+        for path in names {
+            let msg = std::fs::read(&path).expect("fixture");
+            let mut v = MemView::new(&[&msg]);
+            let one = |v: &mut MemView, attr: F| {
+                let mut out = Vec::new();
+                fetch(v, [0], &[attr], false, &mut out).expect("fetch");
+                literal_of(&out)
+            };
+            let whole = one(&mut v, body(true, vec![], None, None));
+            assert_eq!(whole, v.messages[0].data, "{}", path.display());
+            let mut joined = one(&mut v, body(true, vec![], Some(T::Header), None));
+            joined.extend(one(&mut v, body(true, vec![], Some(T::Text), None)));
+            assert_eq!(joined, whole, "{}", path.display());
+            for (part, text) in [(vec![], None), (vec![1], None), (vec![], Some(T::Text)), (vec![2], Some(T::Mime))] {
+                let full = one(&mut v, body(true, part.clone(), text.clone(), None));
+                for chunk in [1u32, 2, 3, 7, 64, 512] {
+                    let mut got = Vec::new();
+                    let mut origin = 0u32;
+                    loop {
+                        let piece = one(&mut v, body(true, part.clone(), text.clone(), Some((origin, chunk))));
+                        if piece.is_empty() {
+                            break;
+                        }
+                        assert!(piece.len() <= chunk as usize);
+                        got.extend(piece);
+                        origin += chunk;
+                    }
+                    assert_eq!(got, full, "{} {part:?} {text:?} chunk {chunk}", path.display());
+                }
+            }
+            assert!(!v.messages[0].flags.contains(Flags::SEEN), "PEEK must not set \\Seen");
+        }
+    }
+
     #[test]
     fn expunged_elsewhere_is_skipped_and_counted() {
         let mut v = MemView::new(&[SIMPLE, SIMPLE, SIMPLE]);
