@@ -52,7 +52,7 @@ pub trait MailView {
 #[cfg(test)]
 pub(crate) mod mem {
     use super::MailView;
-    use crate::store::{Flags, StoreError};
+    use crate::store::{ErrorKind, Flags, StoreError};
 
     /// One message of a [`MemView`].
     #[derive(Clone, Debug)]
@@ -74,6 +74,8 @@ pub(crate) mod mem {
         pub read_only: bool,
         pub header_reads: usize,
         pub message_reads: usize,
+        /// Reads of this index fail with `NotFound` (expunged elsewhere).
+        pub gone: Option<usize>,
     }
 
     /// Turns bare LF into CRLF, so fixtures can be written with `\n`.
@@ -106,6 +108,13 @@ pub(crate) mod mem {
                 .collect();
             MemView { messages, ..MemView::default() }
         }
+
+        fn check(&self, i: usize) -> Result<(), StoreError> {
+            match self.gone {
+                Some(g) if g == i => Err(StoreError::new(ErrorKind::NotFound, "expunged")),
+                _ => Ok(()),
+            }
+        }
     }
 
     impl MailView for MemView {
@@ -132,12 +141,14 @@ pub(crate) mod mem {
         }
         fn header(&mut self, i: usize, out: &mut Vec<u8>) -> Result<(), StoreError> {
             self.header_reads += 1;
+            self.check(i)?;
             let d = &self.messages[i].data;
             out.extend_from_slice(&d[..crate::message::header::body_offset(d)]);
             Ok(())
         }
         fn message(&mut self, i: usize, out: &mut Vec<u8>) -> Result<(), StoreError> {
             self.message_reads += 1;
+            self.check(i)?;
             out.extend_from_slice(&self.messages[i].data);
             Ok(())
         }

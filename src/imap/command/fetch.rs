@@ -36,7 +36,7 @@ use crate::message::date::DateTime;
 use crate::message::envelope::Envelope;
 use crate::message::imapstr::write_literal;
 use crate::message::{header, mime};
-use crate::store::{Flags, StoreError};
+use crate::store::{ErrorKind, Flags, StoreError};
 
 /// How much of a message the planned items need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -323,22 +323,36 @@ fn render_flags<V: MailView + ?Sized>(view: &V, i: usize, out: &mut Vec<u8>) {
     out.push(b')');
 }
 
+/// What [`fetch`] could not do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// Messages skipped because another session expunged them meanwhile
+    /// (read failed with `ErrorKind::NotFound`): the session completes
+    /// with `NO [EXPUNGEISSUED]` (RFC 5530) after sending the rest.
+    pub expunged: usize,
+}
+
 /// Renders FETCH for every index in `seqs` (0-based, ascending as resolved
-/// from the sequence set). Stops at the first read error, leaving the
-/// responses for the messages before it in `out`; the session sends those
-/// and then completes with NO.
+/// from the sequence set). A message that vanished under another session
+/// is skipped and counted; any other read error stops the FETCH, leaving
+/// the responses before it in `out` for the session to send before NO.
 pub fn fetch<V: MailView + ?Sized>(
     view: &mut V,
     seqs: impl IntoIterator<Item = usize>,
     attrs: &[FetchAttr],
     uid: bool,
     out: &mut Vec<u8>,
-) -> Result<(), StoreError> {
+) -> Result<Fetched, StoreError> {
     let mut plan = Fetch::new(attrs, uid);
+    let mut done = Fetched::default();
     for i in seqs {
-        plan.message(view, i, out)?;
+        match plan.message(view, i, out) {
+            Ok(()) => {}
+            Err(e) if e.kind == ErrorKind::NotFound => done.expunged += 1,
+            Err(e) => return Err(e),
+        }
     }
-    Ok(())
+    Ok(done)
 }
 
 #[cfg(test)]
@@ -509,6 +523,81 @@ Date: Mon, 23 Nov 2026 10:00:00 +0100\r\nMessage-ID: <m1@example.org>\r\n\r\n";
             let want = format!("* 1 FETCH (BODY {} BODYSTRUCTURE {} ENVELOPE {})\r\n", want_b.trim_end(), want_bs.trim_end(), want_e.trim_end());
             assert_eq!(got, want, "{n}");
         }
+    }
+
+    /// Pulls the literal out of a one-item FETCH response.
+    fn literal_of(resp: &[u8]) -> Vec<u8> {
+        let open = resp.iter().position(|&b| b == b'{').expect("literal");
+        let close = open + resp[open..].iter().position(|&b| b == b'}').expect("}");
+        let n: usize = std::str::from_utf8(&resp[open + 1..close]).expect("ascii").parse().expect("number");
+        resp[close + 3..close + 3 + n].to_vec()
+    }
+
+    /// Every fixture, fetched whole and in partial chunks of 1..512 bytes:
+    /// the chunks put together are the whole section, and HEADER + TEXT is
+    /// the message.
+    #[test]
+    fn partial_chunks_reassemble_fixtures() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/messages");
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .expect("fixtures")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        names.sort();
+        assert!(!names.is_empty());
+        for path in names {
+            let msg = std::fs::read(&path).expect("fixture");
+            let mut v = MemView::new(&[&msg]);
+            let one = |v: &mut MemView, attr: F| {
+                let mut out = Vec::new();
+                fetch(v, [0], &[attr], false, &mut out).expect("fetch");
+                literal_of(&out)
+            };
+            let whole = one(&mut v, body(true, vec![], None, None));
+            assert_eq!(whole, v.messages[0].data, "{}", path.display());
+            let mut joined = one(&mut v, body(true, vec![], Some(T::Header), None));
+            joined.extend(one(&mut v, body(true, vec![], Some(T::Text), None)));
+            assert_eq!(joined, whole, "{}", path.display());
+            for (part, text) in [(vec![], None), (vec![1], None), (vec![], Some(T::Text)), (vec![2], Some(T::Mime))] {
+                let full = one(&mut v, body(true, part.clone(), text.clone(), None));
+                for chunk in [1u32, 2, 3, 7, 64, 512] {
+                    let mut got = Vec::new();
+                    let mut origin = 0u32;
+                    loop {
+                        let piece = one(&mut v, body(true, part.clone(), text.clone(), Some((origin, chunk))));
+                        if piece.is_empty() {
+                            break;
+                        }
+                        assert!(piece.len() <= chunk as usize);
+                        got.extend(piece);
+                        origin += chunk;
+                    }
+                    assert_eq!(got, full, "{} {part:?} {text:?} chunk {chunk}", path.display());
+                }
+            }
+            assert!(!v.messages[0].flags.contains(Flags::SEEN), "PEEK must not set \\Seen");
+        }
+    }
+
+    #[test]
+    fn expunged_elsewhere_is_skipped_and_counted() {
+        let mut v = MemView::new(&[SIMPLE, SIMPLE, SIMPLE]);
+        v.gone = Some(1);
+        let mut out = Vec::new();
+        let done = fetch(&mut v, [0, 1, 2], &[F::Rfc822Header], false, &mut out).expect("fetch");
+        assert_eq!(done, Fetched { expunged: 1 });
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("* 1 FETCH (RFC822.HEADER {"), "{text}");
+        assert!(text.contains("* 3 FETCH (RFC822.HEADER {") && !text.contains("* 2 FETCH"), "{text}");
+        // Metadata-only items never read, so nothing is skipped.
+        let mut out = Vec::new();
+        assert_eq!(fetch(&mut v, [1], &[F::Uid], false, &mut out).expect("fetch"), Fetched { expunged: 0 });
+        assert_eq!(out, b"* 2 FETCH (UID 2)\r\n");
+        // A non-peek fetch of a message that cannot be read does not set \Seen.
+        let mut out = Vec::new();
+        fetch(&mut v, [1], &[F::Rfc822], false, &mut out).expect("fetch");
+        assert!(out.is_empty() && !v.messages[1].flags.contains(Flags::SEEN));
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::message::date::{days_from_civil, parse_rfc5322};
 use crate::message::header;
 use crate::message::mime::{self, Part};
 use crate::message::search::{Needle, Scope, Scratch};
-use crate::store::{Flags, StoreError};
+use crate::store::{ErrorKind, Flags, StoreError};
 
 /// Charsets SEARCH/SORT/THREAD accept, as `BADCHARSET` lists them.
 pub const CHARSETS: [&str; 2] = ["UTF-8", "US-ASCII"];
@@ -273,10 +273,14 @@ impl Query {
         self.loaded.header(view, i)
     }
 
-    /// Does message `i` match?
+    /// Does message `i` match? A message another session expunged
+    /// meanwhile (read fails with `ErrorKind::NotFound`) does not.
     pub fn matches<V: MailView + ?Sized>(&mut self, view: &mut V, i: usize) -> Result<bool, StoreError> {
         self.loaded.reset();
-        eval(&self.root, view, i, self.now, &mut self.loaded)
+        match eval(&self.root, view, i, self.now, &mut self.loaded) {
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
+            r => r,
+        }
     }
 
     /// Indexes of all matching messages, ascending.
@@ -568,6 +572,14 @@ Content-Type: message/rfc822\n\nFrom: inner@example.org\nSubject: Inner Title\n\
             }
             assert_eq!(String::from_utf8_lossy(&out), want, "{hits:?} {returns:?}");
         }
+    }
+
+    #[test]
+    fn expunged_elsewhere_does_not_match() {
+        let mut v = mailbox();
+        v.gone = Some(0);
+        let hits = search(&mut v, &K::Not(Box::new(K::From(s("nobody")))), None, NOW).expect("search");
+        assert_eq!(hits, vec![1, 2, 3]);
     }
 
     #[test]
