@@ -2,7 +2,7 @@
 //! (UIDVALIDITY, UIDNEXT, then one line per message: uid, flags, size).
 //!
 //! ```text
-//! cargo run --example mbox_dump -- FILE [expunge N]
+//! cargo run --example mbox_dump -- FILE [expunge N | verify]
 //! ```
 
 use postern::store::mbox::{Mailbox, OpenOptions};
@@ -27,6 +27,24 @@ fn main() {
             println!("expunge: {e}");
             std::process::exit(1);
         }
+    }
+    if args.get(2).map(String::as_str) == Some("verify") {
+        // Every client view has exactly the size the scan computed.
+        let mut bad = 0;
+        let mut v = Vec::new();
+        for i in 0..mb.len() {
+            v.clear();
+            let size = mb.messages()[i].size;
+            match mb.read_message(i, &mut v) {
+                Ok(()) if v.len() as u64 == size => {}
+                r => {
+                    bad += 1;
+                    println!("message {}: {:?} view {} size {}", i + 1, r.err(), v.len(), size);
+                }
+            }
+        }
+        println!("verified {} messages, {bad} bad", mb.len());
+        std::process::exit(i32::from(bad > 0));
     }
     println!(
         "uidvalidity {} uidnext {} messages {} keywords {:?}",

@@ -54,7 +54,7 @@ pub fn mbox_text(n: usize, subject: impl Fn(usize) -> String) -> String {
                 "padding line {k} of message {i} ......................................\n"
             ));
         }
-        s.push_str("\n");
+        s.push('\n');
     }
     s
 }

@@ -7,8 +7,8 @@
 //!    UIDVALIDITY/UIDNEXT from the first message's header, then backwards
 //!    from the end to the last message carrying `X-UID:`, counting messages
 //!    without one (they hold implicit UIDs, see `mod.rs`).
-//! 2. Bump the zero-padded UIDNEXT of `X-IMAPbase:` in place (UW and
-//!    Dovecot reject an X-UID at or above it). A crash after this step only
+//! 2. Bump the zero-padded last UID of `X-IMAPbase:` in place (UW and
+//!    Dovecot distrust an X-UID above it). A crash after this step only
 //!    skips UIDs.
 //! 3. Write the messages after the old end: From_ line (envelope sender,
 //!    date in UTC), header with our metadata fields renamed if the sender
@@ -249,7 +249,7 @@ fn append_locked(
         render(m, uids[i], base, &mut out);
     }
     if let Some(off) = st.base_field {
-        let digits = format!("{next_after:010}");
+        let digits = format!("{:010}", next_after - 1);
         if digits.len() == 10 {
             file.write_all_at(digits.as_bytes(), off)
                 .map_err(|e| io_error("write", path, e))?;

@@ -1,11 +1,14 @@
 //! The mbox metadata header codec shared with UW imapd and Dovecot:
-//! `X-IMAPbase: <uidvalidity> <uidnext> [keywords]` (first message),
+//! `X-IMAPbase: <uidvalidity> <last uid> [keywords]` (first message; the
+//! second number is the last UID given out, UIDNEXT-1, as UW and Dovecot
+//! write it),
 //! `X-IMAP:` (UW's pseudo-message), `X-UID:`, `Status:` (R, O),
-//! `X-Status:` (A, F, T, D), `X-Keywords:`. These fields are hidden from
+//! `X-Status:` (A, F, T, D), `X-Keywords:`, and `Content-Length:` (Dovecot
+//! writes it; ignored). These fields are hidden from
 //! clients and renamed (`X-Original-…`) when they arrive inside new mail, so
 //! a sender cannot forge flags or UIDs.
 //!
-//! Written form (UW's, also read by Dovecot): uidnext zero-padded to 10
+//! Written form (UW's, also read by Dovecot): last UID zero-padded to 10
 //! digits so it can be bumped in place; `X-Keywords:` padded with spaces so
 //! later flag changes fit in the same bytes.
 
@@ -20,6 +23,9 @@ pub(crate) enum Field {
     XUid,
     XImapBase,
     XImap,
+    /// Written by Dovecot and Solaris mailers; hidden (as Dovecot does) and
+    /// never trusted for message boundaries.
+    ContentLength,
 }
 
 const FIELDS: &[(&[u8], Field)] = &[
@@ -29,6 +35,7 @@ const FIELDS: &[(&[u8], Field)] = &[
     (b"x-uid", Field::XUid),
     (b"x-imapbase", Field::XImapBase),
     (b"x-imap", Field::XImap),
+    (b"content-length", Field::ContentLength),
 ];
 
 /// Spaces of padding written after the keywords.
@@ -36,7 +43,7 @@ pub(crate) const PAD: usize = 40;
 
 /// The hidden field a header line starts, if any.
 pub(crate) fn hidden_field(line: &[u8]) -> Option<Field> {
-    let colon = memchr::memchr(b':', &line[..line.len().min(16)])?;
+    let colon = memchr::memchr(b':', &line[..line.len().min(17)])?;
     let name = &line[..colon];
     let name = name.strip_suffix(b" ").unwrap_or(name);
     FIELDS
@@ -53,7 +60,7 @@ pub(crate) struct Meta {
     pub old: bool,
     pub keywords: Vec<String>,
     pub uid: Option<u32>,
-    /// From X-IMAPbase or X-IMAP: (uidvalidity, uidnext).
+    /// From X-IMAPbase or X-IMAP: (uidvalidity, UIDNEXT = last UID + 1).
     pub base: Option<(u32, u32)>,
     pub base_keywords: Vec<String>,
     /// The message is UW's pseudo-message (`X-IMAP:`).
@@ -76,6 +83,7 @@ impl Meta {
         let value = trim(value);
         self.last = Some(f);
         match f {
+            Field::ContentLength => {}
             Field::Status => {
                 self.flags
                     .insert(flags::flags_from_letters(value, STATUS_LETTERS));
@@ -110,7 +118,7 @@ impl Meta {
                     let v = it.next().and_then(parse_u32);
                     let n = it.next().and_then(parse_u32);
                     if let (Some(v), Some(n)) = (v, n) {
-                        self.base = Some((v, n));
+                        self.base = Some((v, n.saturating_add(1)));
                     }
                 }
                 for w in it {
@@ -173,7 +181,7 @@ impl Render<'_> {
     pub(crate) fn lines(&self, pad: usize, exact: Option<usize>) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(128);
         if let Some((v, n, kws)) = self.base {
-            out.extend_from_slice(format!("X-IMAPbase: {v} {n:010}").as_bytes());
+            out.extend_from_slice(format!("X-IMAPbase: {v} {:010}", n.saturating_sub(1)).as_bytes());
             for k in kws {
                 out.push(b' ');
                 out.extend_from_slice(k.as_bytes());
@@ -246,6 +254,8 @@ mod tests {
             ("X-Statuses: A\n", None),
             ("Subject: Status: R\n", None),
             ("X-UIDL: 5\n", None),
+            ("Content-Length: 5\n", Some(Field::ContentLength)),
+            ("Content-Type: text/plain\n", None),
         ];
         for &(l, f) in cases {
             assert_eq!(hidden_field(l.as_bytes()), f, "{l}");
@@ -267,7 +277,7 @@ mod tests {
         m.apply(Field::XImap, b"  c\n", true, true);
         assert_eq!(
             (m.base, m.pseudo, m.base_keywords.len()),
-            (Some((7, 9)), true, 3)
+            (Some((7, 10)), true, 3)
         );
         m.apply(Field::XStatus, b"X-Status: DT\n", false, false);
         assert!(m.flags.contains(Flags::DELETED) && m.flags.contains(Flags::DRAFT));
@@ -286,7 +296,7 @@ mod tests {
         let l = r.lines(PAD, None).unwrap();
         assert_eq!(
             String::from_utf8(l.clone()).unwrap(),
-            format!("X-IMAPbase: 5 0000000013 a\nStatus: RO\nX-Status: AFTD\nX-Keywords: a{}\nX-UID: 12\n", " ".repeat(PAD))
+            format!("X-IMAPbase: 5 0000000012 a\nStatus: RO\nX-Status: AFTD\nX-Keywords: a{}\nX-UID: 12\n", " ".repeat(PAD))
         );
         let r2 = Render {
             flags: Flags(0),

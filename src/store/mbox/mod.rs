@@ -13,8 +13,12 @@
 //! * An `X-UID:` not larger than its predecessor's (duplicate, decreasing)
 //!   means the UIDs are broken: as UW does, UIDVALIDITY becomes the old
 //!   value + 1 and all messages are numbered 1..n.
+//!
 //! These implicit values are materialized (X-IMAPbase, X-UID) by the next
-//! full rewrite. So a cold SELECT/STAT is a pure scan.
+//! full rewrite. So a cold SELECT/STAT is a pure scan. UIDs match what UW
+//! and Dovecot assign; UIDVALIDITY of a never-written mailbox does not
+//! (Dovecot takes the time of its first SELECT), but both agree as soon as
+//! either has written X-IMAPbase (tests/store_dovecot.rs).
 //!
 //! # Noticing other processes ([`Mailbox::sync`])
 //! A `stat` of the path and `fstat` of our descriptor decide: unchanged →
@@ -23,12 +27,23 @@
 //! rename) the file is scanned again and mapped onto our view by UID.
 //! Messages that vanished stay in the view as "gone" until `sync` reports
 //! them, so indexes the session holds stay valid between commands.
-//! Known limit: an in-place flag change by another process that coincides
-//! with an append between two syncs is seen only at the next full scan.
+//! When the file grew, in-place flag changes made meanwhile are found by
+//! re-reading just the metadata regions (the only bytes such writes touch).
 //!
 //! # Writing back
 //! See `rewrite.rs` (flags in place; structure by temp file + rename) and
 //! `append.rs` (append, truncate back on failure).
+//!
+//! # How the servers use it
+//! `Mailbox::open` (POP3: `exclusive_session`) → `sync()` after every
+//! command and in IDLE (render `Changes`: expunged indexes descending, then
+//! new count, then flag changes; `uid_validity_changed` → BYE) →
+//! `read_message`/`read_header` (a message another process expunged since
+//! the last `sync` gives `NotFound`) → `set_flags` + `write_back` (STORE,
+//! POP3 RETR \Seen) / `expunge` (EXPUNGE, CLOSE, POP3 QUIT). Delivery and
+//! APPEND/COPY use the free function [`append`] (the selected mailbox then
+//! sees the message at its next `sync`). The store ignores SIGXFSZ so that
+//! a file-size limit gives an error instead of killing the process.
 
 mod append;
 mod headers;
@@ -412,6 +427,7 @@ impl Mailbox {
         let grown = old.ino == st.ino && old.dev == st.dev && st.size > old.size && old.size > 0;
         if grown && self.try_tail(old.size, st.size)? {
             self.stamp = st;
+            self.reread_regions()?;
             return Ok(());
         }
         let sc =
@@ -497,6 +513,41 @@ impl Mailbox {
         }
         self.uid_next = self.uid_next.max(counter.saturating_add(1));
         Ok(true)
+    }
+
+    /// Flags another process may have written in place since our last
+    /// look (in-place writes touch only metadata regions, so reading those
+    /// is enough; used when the file also grew and no full scan ran).
+    fn reread_regions(&mut self) -> Result<(), StoreError> {
+        let mut buf = Vec::new();
+        for i in 0..self.msgs.len() {
+            let l = &self.locs[i];
+            let (s, e) = match l.region {
+                Some(r) if !l.gone && !l.dirty => r,
+                _ => continue,
+            };
+            buf.resize((e - s) as usize, 0);
+            self.file.read_exact_at(&mut buf, s).map_err(|e| io_error("read", &self.path, e))?;
+            let mut meta = headers::Meta::default();
+            let mut field = None;
+            for line in buf.split_inclusive(|&c| c == b'\n') {
+                let cont = matches!(line.first(), Some(b' ') | Some(b'\t'));
+                if !cont {
+                    field = headers::hidden_field(line);
+                }
+                if let Some(f) = field {
+                    meta.apply(f, line, cont, false);
+                }
+            }
+            let kw = keyword_indexes(&mut self.keywords, &meta.keywords);
+            let m = &mut self.msgs[i];
+            if m.flags != meta.flags || m.keywords != kw {
+                m.flags = meta.flags;
+                m.keywords = kw;
+                self.flag_changed.push(m.uid);
+            }
+        }
+        Ok(())
     }
 
     fn last_file_loc_mut(&mut self) -> Option<(&mut Loc, &mut Message)> {

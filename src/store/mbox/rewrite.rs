@@ -17,7 +17,9 @@
 //! Expunge, header growth, and materializing implicit UIDs write the whole
 //! mailbox to `.<name>.postern.<pid>.tmp` in the same directory (kept
 //! messages byte for byte, metadata re-rendered with padding, X-IMAPbase in
-//! the first message, bytes before the first From_ copied unchanged), then
+//! the first message, bytes before the first From_ copied unchanged;
+//! messages already in written form are copied verbatim in long runs with
+//! `copy_file_range`), then
 //! `fsync` it, give it the original mode and owner, `rename` it over the
 //! mailbox and `fsync` the directory. Until the rename the old file is
 //! untouched; the rename is atomic; the new file is on disk before it.
@@ -516,7 +518,7 @@ fn write_pseudo(out: &mut Out, mb: &Mailbox) -> io::Result<()> {
          X-IMAP: {} {:010}",
         super::scan::format_ctime(now),
         mb.uid_validity,
-        mb.uid_next
+        mb.uid_next.saturating_sub(1)
     );
     for k in &mb.keywords {
         s.push(' ');

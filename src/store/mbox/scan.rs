@@ -760,7 +760,7 @@ mod tests {
         for chunk in [1usize, 5, 1000] {
             let sc = scan_chunked(data.as_bytes(), chunk);
             let m = &sc.entries[0].meta;
-            assert_eq!(m.base, Some((1234, 10)));
+            assert_eq!(m.base, Some((1234, 11)));
             assert_eq!(
                 m.base_keywords,
                 vec!["$Junk".to_string(), "work".to_string()]

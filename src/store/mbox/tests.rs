@@ -63,7 +63,7 @@ fn uw_pseudo_message_hidden() {
     let p = tmp("pseudo", data.as_bytes());
     let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
     assert_eq!(mb.len(), 1);
-    assert_eq!((mb.uid_validity(), mb.uid_next()), (1000, 20));
+    assert_eq!((mb.uid_validity(), mb.uid_next()), (1000, 21));
     let m = &mb.messages()[0];
     assert_eq!(
         (m.uid, m.flags, m.recent),
@@ -211,4 +211,35 @@ fn garbage_before_first_message_is_kept() {
     assert!(fs::read_to_string(&p)
         .unwrap()
         .starts_with("\n\njunk line\nFrom a@b"));
+}
+
+#[test]
+fn flag_change_and_append_between_two_syncs_both_seen() {
+    let data = format!("{F}Subject: a\n\na\n\n{F}Subject: b\n\nb\n");
+    let p = tmp("flag-append", data.as_bytes());
+    let mut w = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    w.set_flags(0, Flags::SEEN, &[]);
+    w.write_back().unwrap(); // full rewrite: regions now exist
+    let mut r = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    w.set_flags(1, Flags::FLAGGED, &["later".to_string()]);
+    w.write_back().unwrap(); // in place
+    append(&p, &[NewMessage { data: b"S: c\n\nc\n", from: "x", date: (5, 0), flags: Flags::default(), keywords: &[] }]).unwrap();
+    let ch = r.sync().unwrap();
+    assert_eq!((ch.new, ch.flags_changed), (1, vec![1]));
+    assert_eq!(r.messages()[1].flags, Flags::FLAGGED);
+    assert_eq!(r.keywords()[r.messages()[1].keywords[0] as usize], "later");
+}
+
+#[test]
+fn exclusive_session_does_not_block_others() {
+    let data = format!("{F}Subject: a\n\na\n");
+    let p = tmp("exclusive", data.as_bytes());
+    let pop = OpenOptions { exclusive_session: true, ..Default::default() };
+    let a = Mailbox::open(&p, &pop).unwrap();
+    assert_eq!(Mailbox::open(&p, &pop).err().map(|e| e.kind), Some(ErrorKind::InUse));
+    let mut imap = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    append(&p, &[NewMessage { data: b"S: c\n\nc\n", from: "x", date: (5, 0), flags: Flags::default(), keywords: &[] }]).unwrap();
+    assert_eq!(imap.sync().unwrap().new, 1);
+    drop(a);
+    Mailbox::open(&p, &pop).unwrap();
 }
