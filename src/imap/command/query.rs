@@ -6,8 +6,8 @@
 //! and turn their errors into `NO` answers.
 //!
 //! A message another session expunged but that is still in our view
-//! (RFC 2180 §4.1) cannot be read: FETCH sends what it rendered before it
-//! and answers `NO [EXPUNGEISSUED]`.
+//! (RFC 2180 §4.1) cannot be read: FETCH skips it, sends the others and
+//! answers `NO [EXPUNGEISSUED]`; SEARCH does not match it.
 
 use super::search::{self, SearchError, CHARSETS};
 use super::{fetch, sort, thread};
@@ -63,10 +63,16 @@ pub(crate) fn fetch(
     let mut plan = fetch::Fetch::new(&attrs, uid);
     let mut buf = Vec::new();
     let mut result = Ok(());
+    let mut expunged = 0usize;
     for i in idx {
-        if let Err(e) = plan.message(&mut **sel, i, &mut buf) {
-            result = Err(read_error(e));
-            break;
+        match plan.message(&mut **sel, i, &mut buf) {
+            Ok(()) => {}
+            // Expunged by another session, still in our view: skip it.
+            Err(e) if e.kind == ErrorKind::NotFound => expunged += 1,
+            Err(e) => {
+                result = Err(ImapError::from(e));
+                break;
+            }
         }
         if buf.len() >= FETCH_CHUNK {
             s.ctx.conn.send(&buf)?;
@@ -75,6 +81,9 @@ pub(crate) fn fetch(
     }
     if !buf.is_empty() {
         s.ctx.conn.send(&buf)?;
+    }
+    if expunged > 0 && result.is_ok() {
+        result = Err(read_error(StoreError::new(ErrorKind::NotFound, "expunged")));
     }
     result.map(|()| {
         Completion::ok(if uid {
