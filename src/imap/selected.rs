@@ -186,7 +186,7 @@ impl Selected {
     /// `* n EXPUNGE` lines.
     pub(crate) fn announce_expunged(&mut self, idx: &[usize], out: &mut Response) {
         for (k, &i) in idx.iter().enumerate() {
-            out.counted((i - k + 1) as u32, "EXPUNGE");
+            out.counted((i + 1).saturating_sub(k) as u32, "EXPUNGE");
         }
         let mut it = idx.iter().peekable();
         let mut j = 0;

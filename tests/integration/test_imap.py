@@ -213,3 +213,97 @@ def test_preauth_on_a_pipe_as_the_invoking_user(sandbox):
     assert "* 2 EXISTS\r\n" in text and "a OK [READ-WRITE]" in text, text
     assert "* 2 FETCH (UID 2 FLAGS (\\Recent))" in text, text
     assert "c OK LOGOUT completed" in text and out.stderr == b"", out
+
+
+MBSYNC_RC = """\
+IMAPAccount postern
+Host localhost
+Port {port}
+User alice
+Pass {password}
+SSLType IMAPS
+CertificateFile {ca}
+AuthMechs LOGIN
+
+IMAPStore remote
+Account postern
+
+MaildirStore local
+Path {local}/
+Inbox {local}/INBOX
+SubFolders Verbatim
+
+Channel sync
+Far :remote:
+Near :local:
+Patterns INBOX Archive
+Create Both
+Expunge Both
+SyncState *
+"""
+
+
+def maildir_files(d):
+    return sorted(p for sub in ("cur", "new") for p in (d / sub).iterdir())
+
+
+def test_mbsync_both_directions(sandbox, inetd):
+    sandbox.deliver_many(2)
+    lst = inetd.start("imapd", "-s")
+    local = sandbox.root / "maildir"
+    local.mkdir()
+    rc = sandbox.root / "mbsyncrc"
+    rc.write_text(MBSYNC_RC.format(port=lst.port, password=ALICE_PASSWORD, ca=sandbox.ca,
+                                   local=local))
+    c = login(sandbox, lst)
+    c.create("Archive")
+    c.append("Archive", "(\\Flagged)", None, make_message(subject="archived"))
+
+    def mbsync():
+        out = subprocess.run(["mbsync", "-c", str(rc), "-a"], capture_output=True, text=True,
+                             timeout=60, env={"HOME": str(sandbox.root), "PATH": "/usr/bin:/bin"})
+        assert out.returncode == 0, out.stdout + out.stderr
+
+    mbsync()
+    inbox = maildir_files(local / "INBOX")
+    assert len(inbox) == 2 and len(maildir_files(local / "Archive")) == 1
+    flagged = maildir_files(local / "Archive")[0]
+    assert flagged.name.split(":2,")[1] == "F", flagged
+    # Local changes: a new message, a message marked seen, one deleted.
+    (local / "INBOX" / "new" / "1700000000.1.local").write_bytes(make_message(subject="pushed"))
+    first, second = inbox
+    first.rename(first.parent.parent / "cur" / (first.name.split(":2,")[0] + ":2,S"))
+    second.rename(second.parent.parent / "cur" / (second.name.split(":2,")[0] + ":2,T"))
+    mbsync()
+    c.select("INBOX")
+    typ, data = c.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    subjects = b" ".join(d[1] for d in data if isinstance(d, tuple))
+    flags = b" ".join(d[0] for d in data if isinstance(d, tuple))
+    assert b"pushed" in subjects and b"message 2" not in subjects, data
+    assert b"\\Seen" in flags, data
+    # A server-side change comes back.
+    c.store("1", "+FLAGS", "(\\Answered)")
+    c.logout()
+    mbsync()
+    assert any(p.name.endswith("RS") or ":2,RS" in p.name for p in maildir_files(local / "INBOX")), \
+        maildir_files(local / "INBOX")
+
+
+def test_fetchmail_over_imaps(sandbox, inetd):
+    sandbox.deliver_many(2)
+    lst = inetd.start("imapd", "-s")
+    out_dir = sandbox.root / "fetched"
+    out_dir.mkdir()
+    rc = sandbox.root / "fetchmailrc"
+    rc.write_text(
+        f"poll localhost service {lst.port} protocol IMAP user alice password {ALICE_PASSWORD}"
+        f" ssl sslcertfile {sandbox.ca} sslcertck keep"
+        f" mda \"/bin/sh -c 'cat > {out_dir}/$$.msg'\"\n")
+    rc.chmod(0o600)
+    out = subprocess.run(["fetchmail", "-f", str(rc), "--nodetach", "--nosyslog", "-v"],
+                         capture_output=True, text=True, timeout=60,
+                         env={"HOME": str(sandbox.root), "PATH": "/usr/bin:/bin",
+                              "FETCHMAILHOME": str(sandbox.root)})
+    assert out.returncode == 0, out.stdout + out.stderr
+    got = sorted(p.read_bytes() for p in out_dir.iterdir())
+    assert len(got) == 2 and all(b"Subject: message" in m for m in got), got
