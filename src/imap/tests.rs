@@ -748,6 +748,39 @@ fn append_to_the_selected_mailbox_is_announced() {
 }
 
 #[test]
+fn configuration_error_says_bye() {
+    let e = env("startuperror", INBOX);
+    let script = Script::new().input("a NOOP\r\n");
+    let out = script.output();
+    let mut ctx = Context::new(e.cfg.clone(), Conn::new(Box::new(script)), None);
+    ctx.startup_error = Some("postern.conf line 3: unknown key".into());
+    super::serve(&mut ctx);
+    assert_eq!(
+        out.text(),
+        "* BYE [UNAVAILABLE] Service not available, configuration error\r\n"
+    );
+}
+
+#[test]
+fn replaced_mailbox_with_new_uidvalidity_ends_the_session() {
+    let e = env("uidvalidity", INBOX);
+    let mut a = Client::preauth(&e);
+    assert!(a
+        .cmd("a1", "SELECT INBOX")
+        .contains("[UIDVALIDITY 1795428000]"));
+    let other = INBOX.replace("Mon Nov 23 10:00:00 2026", "Tue Nov 24 10:00:00 2026");
+    let tmp = e.dir.join("inbox.new");
+    std::fs::write(&tmp, other).unwrap();
+    std::fs::rename(&tmp, &e.folders.inbox).unwrap();
+    a.send("a2 NOOP\r\n");
+    let got = a.until("\r\n");
+    assert_eq!(
+        got,
+        "* BYE Mailbox was changed by another program, UIDs are no longer valid\r\n"
+    );
+}
+
+#[test]
 fn dump() {
     let Ok(name) = std::env::var("SCEN") else {
         return;
