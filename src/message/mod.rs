@@ -247,8 +247,30 @@ mod bench {
 
     use super::bodystructure::BodyStructure;
     use super::envelope::Envelope;
+    use super::mime::SectionText;
     use super::search::{Needle, Scope, Scratch};
     use super::{header, mime};
+
+    /// Sections dumped for comparison; keep in step with /tmp/msgcmp3.py.
+    fn dump_sections() -> Vec<(Vec<u32>, SectionText)> {
+        let f = |not| SectionText::HeaderFields { names: vec![b"FROM".to_vec(), b"TO".to_vec(), b"SUBJECT".to_vec()], not };
+        vec![
+            (vec![1], SectionText::Full),
+            (vec![1], SectionText::Mime),
+            (vec![2], SectionText::Full),
+            (vec![2], SectionText::Mime),
+            (vec![], SectionText::Text),
+            (vec![], SectionText::Header),
+            (vec![1, 1], SectionText::Full),
+            (vec![2, 1], SectionText::Full),
+            (vec![2], SectionText::Header),
+            (vec![], f(false)),
+            (vec![], f(true)),
+            (vec![3], SectionText::Full),
+            (vec![1, 2], SectionText::Full),
+            (vec![2, 2], SectionText::Mime),
+        ]
+    }
 
     #[test]
     #[ignore]
@@ -288,6 +310,8 @@ mod bench {
         // BODYSTRUCTURE of the CRLF form, for comparison with Dovecot.
         if let Some(dump) = std::env::var_os("POSTERN_DUMP") {
             let mut out = Vec::new();
+            let mut msgs_crlf = Vec::new();
+            let mut sections = Vec::new();
             for (i, m) in msgs.iter().enumerate() {
                 let mut crlf = Vec::with_capacity(m.len() + m.len() / 50);
                 for line in m.split_inclusive(|&b| b == b'\n') {
@@ -307,9 +331,32 @@ mod bench {
                 out.extend(Envelope::from_header(header::split(&crlf).0).to_imap());
                 out.push(b' ');
                 out.extend(BodyStructure::of_message(&crlf).to_imap(true));
+                let root = mime::parse(&crlf);
+                for (path, text) in dump_sections() {
+                    let sec = mime::section(&crlf, &root, &path, &text).unwrap_or_default();
+                    out.extend_from_slice(format!(" {}", sec.len()).as_bytes());
+                    sections.extend_from_slice(&sec);
+                }
                 out.push(b'\n');
+                msgs_crlf.push(crlf);
             }
-            std::fs::write(dump, out).expect("write dump");
+            std::fs::write(&dump, out).expect("write dump");
+            let mut bin = dump.clone();
+            bin.push(".sections");
+            std::fs::write(bin, sections).expect("write sections");
+            let words = std::env::var("POSTERN_WORDS").unwrap_or_default();
+            for w in words.split(',').filter(|w| !w.is_empty()) {
+                let n = Needle::new(w);
+                for scope in [Scope::Body, Scope::Text] {
+                    let hits: Vec<usize> = msgs_crlf
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, m)| n.in_message(m, &mime::parse(m), scope, &mut scratch))
+                        .map(|(i, _)| i + 1)
+                        .collect();
+                    println!("WORD {w} {scope:?} {}", hits.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(","));
+                }
+            }
         }
     }
 }

@@ -3,10 +3,11 @@
 //! with RFC 2047 words decoded, text parts with quoted-printable and base64
 //! undone and the charset converted.
 //!
-//! Which parts are searched: text/* leaves, and the header of every
-//! embedded message/rfc822 (it is body text of the outer message), as
-//! Dovecot does; other leaves (images, archives) and multipart preamble /
-//! epilogue are skipped. Case folding is ASCII lower-casing plus Unicode
+//! What is searched, as Dovecot 2.3 does (compared on a 2,000-message
+//! corpus): BODY looks at text/* leaves only, nested ones included; TEXT
+//! adds every header block: the message's, each MIME part's, and each
+//! embedded message's. Other leaves (images, archives) and multipart
+//! preamble / epilogue are skipped. Case folding is ASCII lower-casing plus Unicode
 //! `to_lowercase` for non-ASCII needles (no full case folding, no
 //! normalisation). An ASCII needle is matched against the decoded bytes
 //! directly (every supported charset is ASCII-compatible), lower-cased in
@@ -23,9 +24,9 @@ use super::mime::{self, Body, Part};
 pub enum Scope {
     /// The top-level header (decoded field names and values).
     Header,
-    /// The body: text parts and embedded message headers.
+    /// The decoded text parts (SEARCH BODY).
     Body,
-    /// Header and body (SEARCH TEXT).
+    /// Every header block and the text parts (SEARCH TEXT).
     Text,
 }
 
@@ -116,12 +117,14 @@ impl Needle {
         })
     }
 
-    fn in_part_body(&self, msg: &[u8], part: &Part, scratch: &mut Scratch) -> bool {
+    /// Searches `part`'s text leaves and, `with_headers`, its header blocks.
+    fn in_part(&self, msg: &[u8], part: &Part, with_headers: bool, scratch: &mut Scratch) -> bool {
+        if with_headers && self.in_header_block(part.header(msg)) {
+            return true;
+        }
         match &part.body {
-            Body::Multipart(children) => children.iter().any(|c| self.in_part_body(msg, c, scratch)),
-            Body::Message(inner) => {
-                self.in_header_block(inner.header(msg)) || self.in_part_body(msg, inner, scratch)
-            }
+            Body::Multipart(children) => children.iter().any(|c| self.in_part(msg, c, with_headers, scratch)),
+            Body::Message(inner) => self.in_part(msg, inner, with_headers, scratch),
             Body::Leaf => {
                 if part.content_type.kind != "text" {
                     return false;
@@ -157,11 +160,10 @@ impl Needle {
         if self.is_empty() {
             return true;
         }
-        let in_header = || self.in_header_block(root.header(msg));
         match scope {
-            Scope::Header => in_header(),
-            Scope::Body => self.in_part_body(msg, root, scratch),
-            Scope::Text => in_header() || self.in_part_body(msg, root, scratch),
+            Scope::Header => self.in_header_block(root.header(msg)),
+            Scope::Body => self.in_part(msg, root, false, scratch),
+            Scope::Text => self.in_part(msg, root, true, scratch),
         }
     }
 }
@@ -200,9 +202,12 @@ Content-Type: message/rfc822\r\n\r\nSubject: Nested Title\r\n\r\nnested body tex
             ("pngsecret", Scope::Body, false),
             ("preamble", Scope::Body, false),
             ("epilogue", Scope::Body, false),
-            ("nested title", Scope::Body, true),
+            ("nested title", Scope::Body, false),
+            ("nested title", Scope::Text, true),
             ("nested body", Scope::Body, true),
             ("nested", Scope::Header, false),
+            ("image/png", Scope::Body, false),
+            ("image/png", Scope::Text, true),
             ("", Scope::Body, true),
             ("absent", Scope::Text, false),
         ];
