@@ -499,7 +499,9 @@ Content-Type: message/rfc822\n\nFrom: inner@example.org\nSubject: Inner Title\n\
             (K::Body(s("zephyr in base64")), vec![2]),
             (K::Body(s("noon")), vec![1]),
             (K::Body(s("lunch")), vec![]),
-            (K::Body(s("inner title")), vec![4]),
+            // BODY is text parts only; TEXT adds every header block (Dovecot).
+            (K::Body(s("inner title")), vec![]),
+            (K::Text(s("inner title")), vec![4]),
             (K::Text(s("lunch")), vec![1, 3]),
             (K::Text(s("inner body")), vec![4]),
             (K::Uid(set("20:35")), vec![2, 3]),
