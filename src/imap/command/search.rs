@@ -354,7 +354,11 @@ fn numbers<'a, V: MailView + ?Sized>(view: &'a V, hits: &'a [usize], uid: bool) 
     hits.iter().map(move |&i| if uid { view.uid(i) } else { u32::try_from(i + 1).unwrap_or(u32::MAX) })
 }
 
-/// `* SEARCH n...` (RFC 3501 §7.2.5).
+/// `* SEARCH n...` (RFC 3501 §7.2.5), `hits` ascending.
+///
+/// ```text
+/// mailbox-data =/ "SEARCH" *(SP nz-number)
+/// ```
 pub fn render_search<V: MailView + ?Sized>(view: &V, hits: &[usize], uid: bool, out: &mut Vec<u8>) {
     let mut r = Response::new();
     r.search(numbers(view, hits, uid));
@@ -364,6 +368,12 @@ pub fn render_search<V: MailView + ?Sized>(view: &V, hits: &[usize], uid: bool, 
 /// `* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [ALL set] [COUNT n]` (RFC
 /// 4731 §3.1). An empty `returns` means ALL (§3.1); nothing is written when
 /// SAVE is the only option (RFC 5182 §2.4: the session saves `hits`).
+///
+/// ```text
+/// esearch-response = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)
+/// search-return-data = "MIN" SP nz-number / "MAX" SP nz-number /
+///                      "ALL" SP sequence-set / "COUNT" SP number
+/// ```
 pub fn render_esearch<V: MailView + ?Sized>(
     view: &V,
     tag: &Tag,
@@ -489,7 +499,9 @@ Content-Type: message/rfc822\n\nFrom: inner@example.org\nSubject: Inner Title\n\
             (K::Body(s("zephyr in base64")), vec![2]),
             (K::Body(s("noon")), vec![1]),
             (K::Body(s("lunch")), vec![]),
-            (K::Body(s("inner title")), vec![4]),
+            // BODY is text parts only; TEXT adds every header block (Dovecot).
+            (K::Body(s("inner title")), vec![]),
+            (K::Text(s("inner title")), vec![4]),
             (K::Text(s("lunch")), vec![1, 3]),
             (K::Text(s("inner body")), vec![4]),
             (K::Uid(set("20:35")), vec![2, 3]),

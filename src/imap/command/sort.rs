@@ -104,6 +104,10 @@ pub fn sort<V: MailView + ?Sized>(
 }
 
 /// `* SORT n...` (RFC 5256 §4) with sequence numbers or UIDs.
+///
+/// ```text
+/// sort-data = "SORT" *(SP nz-number)
+/// ```
 pub fn render_sort<V: MailView + ?Sized>(view: &V, order: &[usize], uid: bool, out: &mut Vec<u8>) {
     let mut r = Response::new();
     r.begin().atom("SORT");

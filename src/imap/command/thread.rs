@@ -362,7 +362,14 @@ fn references(infos: &[Info]) -> Threads {
     t
 }
 
-/// `* THREAD ...` (RFC 5256 §4) with sequence numbers or UIDs.
+/// `* THREAD ...` (RFC 5256 §4) with sequence numbers or UIDs: a message
+/// with one child is followed by it (`1 2`), one with several by a
+/// parenthesised list per child (`1 (2)(3)`), a root dummy by its
+/// children's lists only (`((2)(3))`).
+///
+/// ```text
+/// thread-data = "THREAD" [SP 1*thread-list]
+/// ```
 pub fn render_thread<V: MailView + ?Sized>(view: &V, threads: &Threads, uid: bool, out: &mut Vec<u8>) {
     enum Op {
         Node(usize),
