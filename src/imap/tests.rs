@@ -780,6 +780,82 @@ fn replaced_mailbox_with_new_uidvalidity_ends_the_session() {
     );
 }
 
+/// Random command mixes against a live mailbox (with deliveries between
+/// sessions): every command gets exactly one tagged answer, nothing panics.
+#[test]
+fn random_command_mix_never_panics() {
+    let e = env("randommix", INBOX);
+    let pieces = [
+        "SELECT INBOX",
+        "EXAMINE INBOX",
+        "NOOP",
+        "FETCH * (FLAGS UID)",
+        "FETCH 1:* (BODY.PEEK[HEADER] RFC822.SIZE)",
+        "FETCH 2 BODY[1]<0.3>",
+        "UID FETCH 1:* FAST",
+        "STORE 1:* +FLAGS (\\Deleted)",
+        "STORE 2 -FLAGS.SILENT (\\Deleted $Kw)",
+        "UID STORE 3:* FLAGS ($A $B \\Seen)",
+        "EXPUNGE",
+        "UID EXPUNGE 1:2",
+        "COPY 1:* Other",
+        "MOVE 1 Other",
+        "UID MOVE 4294967295 Other",
+        "CREATE Other",
+        "DELETE Other",
+        "RENAME Other Other2",
+        "RENAME Other2 Other",
+        "SEARCH OR SEEN NOT DELETED",
+        "UID SEARCH RETURN (ALL COUNT) ALL",
+        "SORT (ARRIVAL) UTF-8 ALL",
+        "THREAD REFERENCES UTF-8 ALL",
+        "STATUS INBOX (MESSAGES UNSEEN RECENT)",
+        "STATUS Other (MESSAGES)",
+        "APPEND INBOX {8+}\r\nSubj: x\r\n",
+        "APPEND Other (\\Seen) {4+}\r\nx\r\n\r\n",
+        "CHECK",
+        "CLOSE",
+        "UNSELECT",
+        "LIST \"\" *",
+        "IDLE\r\nDONE",
+        "FETCH 0 FLAGS",
+        "STORE 99999 FLAGS ()",
+        "COPY 1 ../../etc/passwd",
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for round in 0..6 {
+        let mut input = Vec::new();
+        let mut tags = 0;
+        for n in 0..60 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let c = pieces[(x % pieces.len() as u64) as usize];
+            input.push(format!("r{round}x{n} {c}\r\n"));
+            tags += 1;
+        }
+        input.push("zz LOGOUT\r\n".to_string());
+        let refs: Vec<&str> = input.iter().map(String::as_str).collect();
+        let out = e.run(&refs);
+        if std::env::var_os("POSTERN_SHOW_MIX").is_some() {
+            println!("{out}");
+        }
+        deliver(&e, "between rounds");
+        let tagged = out
+            .lines()
+            .filter(|l| {
+                l.starts_with('r')
+                    && (l.contains(" OK ") || l.contains(" NO ") || l.contains(" BAD "))
+            })
+            .count();
+        assert_eq!(tagged, tags, "round {round}:\n{out}");
+        assert!(
+            out.ends_with("zz OK LOGOUT completed\r\n"),
+            "round {round}:\n{out}"
+        );
+    }
+}
+
 #[test]
 fn dump() {
     let Ok(name) = std::env::var("SCEN") else {
