@@ -384,6 +384,8 @@ impl<'c> Session<'c> {
             "CHILDREN",
             "MULTIAPPEND",
             "SPECIAL-USE",
+            "LIST-EXTENDED",
+            "LIST-STATUS",
         ];
         caps.extend_from_slice(command::SEARCH_CAPABILITIES);
         if matches!(self.state, State::NotAuthenticated) {

@@ -106,7 +106,7 @@ pub(crate) fn check(got: &str, want: &str) {
     assert_eq!(g.len(), w.len(), "line count differs; whole output:\n{got}");
 }
 
-const CAPS: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN MULTIAPPEND SPECIAL-USE ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN";
+const CAPS: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN MULTIAPPEND SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN";
 
 fn scen(name: &str) -> (Vec<&'static str>, bool) {
     let v: Vec<&'static str> = match name {
@@ -201,6 +201,22 @@ fn scen(name: &str) -> (Vec<&'static str>, bool) {
             "l FETCH 3 FLAGS\r\n",
             "m FETCH 1 BODYSTRUCTURE\r\n",
         ],
+        "listext" => vec![
+            "a CREATE Sent\r\n",
+            "b CREATE Trash\r\n",
+            "c CREATE work/projects/alpha\r\n",
+            "d SUBSCRIBE work/projects/alpha\r\n",
+            "e SUBSCRIBE gone\r\n",
+            "f SUBSCRIBE INBOX\r\n",
+            "g LIST (SUBSCRIBED) \"\" \"*\"\r\n",
+            "h LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\"\r\n",
+            "i LIST (RECURSIVEMATCH) \"\" \"%\"\r\n",
+            "j LIST (SPECIAL-USE) \"\" \"*\"\r\n",
+            "k LIST \"\" (\"INBOX\" \"S*\") RETURN (SUBSCRIBED STATUS (MESSAGES UNSEEN))\r\n",
+            "l LIST \"\" \"w%\" RETURN (CHILDREN SPECIAL-USE)\r\n",
+            "m LIST (REMOTE) \"\" \"T*\"\r\n",
+            "n LSUB \"\" \"*\"\r\n",
+        ],
         _ => vec![],
     };
     (v, true)
@@ -258,6 +274,11 @@ fn transcript_copy_move_rename_inbox() {
 #[test]
 fn transcript_fetch_search_sort_thread() {
     golden("fetch", no_fixup);
+}
+
+#[test]
+fn transcript_list_extended_and_status() {
+    golden("listext", no_fixup);
 }
 
 #[test]

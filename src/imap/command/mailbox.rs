@@ -9,7 +9,7 @@ use crate::imap::error::{Completion, ImapError, RespCode};
 use crate::imap::folder::{self, Folders};
 use crate::imap::selected::Selected;
 use crate::imap::session::{Session, State};
-use crate::imap::wire::{Code, ListReturn, ListSelect, MailboxName, Status, StatusItem};
+use crate::imap::wire::{Code, ListReturn, ListSelect, MailboxName, Response, Status, StatusItem};
 use crate::store::mbox::{Mailbox, NewMessage, OpenOptions};
 use crate::store::{ErrorKind, Flags, StoreError};
 
@@ -263,9 +263,32 @@ fn full_pattern(reference: &[u8], pattern: &[u8]) -> Vec<u8> {
     p
 }
 
+/// One `* LIST` line, with RFC 5258 `CHILDINFO` extended data when asked.
+fn write_list(out: &mut Response, attrs: &[&str], name: &[u8], childinfo: bool) {
+    out.begin().atom("LIST").open();
+    for a in attrs {
+        out.atom(a);
+    }
+    out.close().string(b"/").astring(name);
+    if childinfo {
+        out.open()
+            .string(b"CHILDINFO")
+            .open()
+            .string(b"SUBSCRIBED")
+            .close()
+            .close();
+    }
+    out.end();
+}
+
 /// ```text
 /// list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]
+/// list-select-opts = "(" [list-select-option *(SP list-select-option)] ")"
+/// list-return-opts = "RETURN" SP "(" [return-option *(SP return-option)] ")"
 /// ```
+/// RFC 5258 selection SUBSCRIBED / REMOTE (no remote mailboxes here) /
+/// RECURSIVEMATCH, RFC 6154 SPECIAL-USE; returns SUBSCRIBED, CHILDREN
+/// (always given, RFC 3348), SPECIAL-USE (always given), STATUS (RFC 5819).
 pub(crate) fn list(
     s: &mut Session<'_>,
     reference: Vec<u8>,
@@ -274,12 +297,22 @@ pub(crate) fn list(
     returns: Vec<ListReturn>,
 ) -> Result<Completion, ImapError> {
     let folders = s.folders()?.clone();
-    if patterns.len() == 1 && patterns[0].is_empty() {
-        s.out.list("LIST", &["\\Noselect"], Some(b'/'), b"");
-        return Ok(Completion::ok("LIST completed"));
-    }
     let only_subscribed = selection.contains(&ListSelect::Subscribed);
     let only_special = selection.contains(&ListSelect::SpecialUse);
+    let recursive = selection.contains(&ListSelect::RecursiveMatch);
+    if recursive && !only_subscribed && !only_special {
+        return Err(ImapError::bad(
+            "RECURSIVEMATCH needs another selection option",
+        ));
+    }
+    if patterns.len() == 1 && patterns[0].is_empty() {
+        write_list(&mut s.out, &["\\Noselect"], b"", false);
+        return Ok(Completion::ok("LIST completed"));
+    }
+    let status_items: Option<Vec<StatusItem>> = returns.iter().find_map(|r| match r {
+        ListReturn::Status(items) => Some(items.clone()),
+        _ => None,
+    });
     let want_subscribed = only_subscribed || returns.contains(&ListReturn::Subscribed);
     let subs = if want_subscribed {
         folders.subscriptions()
@@ -290,23 +323,25 @@ pub(crate) fn list(
         .iter()
         .map(|p| full_pattern(&reference, p))
         .collect();
-    let entries = folders.list_all();
+    let matching = |name: &[u8]| pats.iter().any(|p| folder::matches(p, name));
+    let subscribed_below = |name: &[u8]| {
+        subs.iter()
+            .any(|x| x.len() > name.len() + 1 && x.starts_with(name) && x[name.len()] == b'/')
+    };
     let mut seen: Vec<Vec<u8>> = Vec::new();
-    for e in &entries {
+    for e in folders.list_all() {
         let wire = folder::encode(&e.name);
-        if !pats.iter().any(|p| folder::matches(p, &wire)) {
+        if !matching(&wire) {
             continue;
         }
         let subscribed = subs.contains(&wire);
-        if only_subscribed && !subscribed {
-            continue;
-        }
         let special = if e.name.contains('/') {
             None
         } else {
             folder::special_use(&e.name)
         };
-        if only_special && special.is_none() {
+        let childinfo = recursive && only_subscribed && subscribed_below(&wire);
+        if (only_subscribed && !subscribed && !childinfo) || (only_special && special.is_none()) {
             continue;
         }
         let mut attrs: Vec<&str> = Vec::new();
@@ -318,20 +353,29 @@ pub(crate) fn list(
         } else {
             "\\HasNoChildren"
         });
-        if let Some(a) = special {
-            attrs.push(a);
-        }
+        attrs.extend(special);
         if subscribed {
             attrs.push("\\Subscribed");
         }
-        s.out.list("LIST", &attrs, Some(b'/'), &wire);
+        write_list(&mut s.out, &attrs, &wire, childinfo);
+        if let (Some(items), false) = (&status_items, e.noselect) {
+            // RFC 5819: STATUS follows its LIST line; a mailbox that cannot
+            // be opened just gets none.
+            let name = MailboxName::new(wire.clone());
+            if let Ok(n) = folders
+                .path_of(&e.name)
+                .map_err(ImapError::from)
+                .and_then(|p| status_numbers(s, &name, &p))
+            {
+                write_status(&mut s.out, &wire, items, n);
+            }
+        }
         seen.push(wire);
     }
     if only_subscribed {
         for sub in &subs {
-            if !seen.contains(sub) && pats.iter().any(|p| folder::matches(p, sub)) {
-                s.out
-                    .list("LIST", &["\\NonExistent", "\\Subscribed"], Some(b'/'), sub);
+            if !seen.contains(sub) && matching(sub) {
+                write_list(&mut s.out, &["\\NonExistent", "\\Subscribed"], sub, false);
             }
         }
     }
@@ -360,6 +404,68 @@ pub(crate) fn lsub(
     Ok(Completion::ok("LSUB completed"))
 }
 
+/// MESSAGES, RECENT, UIDNEXT, UIDVALIDITY, UNSEEN of one mailbox.
+type StatusNumbers = (u32, u32, u32, u32, u32);
+
+fn status_numbers(
+    s: &Session<'_>,
+    name: &MailboxName,
+    path: &std::path::Path,
+) -> Result<StatusNumbers, ImapError> {
+    let unseen = |msgs: &[crate::store::mbox::Message]| {
+        msgs.iter()
+            .filter(|m| !m.flags.contains(Flags::SEEN))
+            .count() as u32
+    };
+    if let State::Selected(sel) = &s.state {
+        if sel.path == path {
+            let m = sel.mbox.messages();
+            return Ok((
+                sel.count(),
+                sel.recent_count(),
+                sel.mbox.uid_next(),
+                sel.mbox.uid_validity(),
+                unseen(m),
+            ));
+        }
+    }
+    if name.is_inbox() {
+        ensure_inbox(s.folders()?)?;
+    } else if path.is_dir() {
+        return Err(not_selectable());
+    }
+    let mb = Mailbox::open(
+        path,
+        &OpenOptions {
+            read_only: true,
+            ..OpenOptions::default()
+        },
+    )?;
+    let msgs = mb.messages();
+    Ok((
+        msgs.len() as u32,
+        msgs.iter().filter(|m| m.recent).count() as u32,
+        mb.uid_next(),
+        mb.uid_validity(),
+        unseen(msgs),
+    ))
+}
+
+fn write_status(out: &mut Response, name: &[u8], items: &[StatusItem], n: StatusNumbers) {
+    out.begin().atom("STATUS").astring(name).open();
+    for it in items {
+        let (word, v) = match it {
+            StatusItem::Messages => ("MESSAGES", n.0),
+            StatusItem::Recent => ("RECENT", n.1),
+            StatusItem::UidNext => ("UIDNEXT", n.2),
+            StatusItem::UidValidity => ("UIDVALIDITY", n.3),
+            StatusItem::Unseen => ("UNSEEN", n.4),
+        };
+        out.atom(word).number(v);
+    }
+    out.close().end();
+}
+
 /// ```text
 /// status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"
 /// ```
@@ -368,61 +474,8 @@ pub(crate) fn status(
     name: MailboxName,
     items: Vec<StatusItem>,
 ) -> Result<Completion, ImapError> {
-    let folders = s.folders()?.clone();
-    let path = folders.path(&name)?;
-    // (messages, recent, uidnext, uidvalidity, unseen)
-    let numbers = match &s.state {
-        State::Selected(sel) if sel.path == path => {
-            let unseen = sel
-                .mbox
-                .messages()
-                .iter()
-                .filter(|m| !m.flags.contains(Flags::SEEN))
-                .count() as u32;
-            (
-                sel.count(),
-                sel.recent_count(),
-                sel.mbox.uid_next(),
-                sel.mbox.uid_validity(),
-                unseen,
-            )
-        }
-        _ => {
-            if name.is_inbox() {
-                ensure_inbox(&folders)?;
-            } else if path.is_dir() {
-                return Err(not_selectable());
-            }
-            let mb = Mailbox::open(
-                &path,
-                &OpenOptions {
-                    read_only: true,
-                    ..OpenOptions::default()
-                },
-            )?;
-            let msgs = mb.messages();
-            (
-                msgs.len() as u32,
-                msgs.iter().filter(|m| m.recent).count() as u32,
-                mb.uid_next(),
-                mb.uid_validity(),
-                msgs.iter()
-                    .filter(|m| !m.flags.contains(Flags::SEEN))
-                    .count() as u32,
-            )
-        }
-    };
-    s.out.begin().atom("STATUS").astring(&name.0).open();
-    for it in &items {
-        let (word, n) = match it {
-            StatusItem::Messages => ("MESSAGES", numbers.0),
-            StatusItem::Recent => ("RECENT", numbers.1),
-            StatusItem::UidNext => ("UIDNEXT", numbers.2),
-            StatusItem::UidValidity => ("UIDVALIDITY", numbers.3),
-            StatusItem::Unseen => ("UNSEEN", numbers.4),
-        };
-        s.out.atom(word).number(n);
-    }
-    s.out.close().end();
+    let path = s.folders()?.path(&name)?;
+    let numbers = status_numbers(s, &name, &path)?;
+    write_status(&mut s.out, &name.0, &items, numbers);
     Ok(Completion::ok("STATUS completed"))
 }
