@@ -307,3 +307,39 @@ def test_fetchmail_over_imaps(sandbox, inetd):
     assert out.returncode == 0, out.stdout + out.stderr
     got = sorted(p.read_bytes() for p in out_dir.iterdir())
     assert len(got) == 2 and all(b"Subject: message" in m for m in got), got
+
+
+def test_deliveries_racing_an_open_session_lose_nothing(sandbox, inetd):
+    """Four writers deliver while a session keeps changing flags (in-place
+    write-backs) and expunging: every delivered message ends up visible,
+    with distinct UIDs."""
+    import threading
+    sandbox.deliver_many(4)
+    lst = inetd.start("imapd", "-s")
+    c = login(sandbox, lst)
+    c.select("INBOX")
+    per_writer = 5
+
+    def writer(w):
+        for i in range(per_writer):
+            sandbox.deliver(make_message(subject=f"race {w}-{i}"))
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for n in range(30):
+        c.store("1:*", "+FLAGS.SILENT", "(\\Seen)" if n % 2 else "($Busy)")
+        c.noop()
+    c.store("1", "+FLAGS", "(\\Deleted)")
+    c.expunge()
+    for t in threads:
+        t.join()
+    c.noop()
+    typ, data = c.uid("FETCH", "1:*", "(UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    subjects = [d[1] for d in data if isinstance(d, tuple)]
+    uids = [int(re.search(rb"UID (\d+)", d[0]).group(1)) for d in data if isinstance(d, tuple)]
+    races = sorted(s.strip().decode() for s in subjects if b"race" in s)
+    assert races == sorted(f"Subject: race {w}-{i}" for w in range(4) for i in range(per_writer))
+    assert len(subjects) == 3 + 4 * per_writer and len(set(uids)) == len(uids), data
+    c.logout()
