@@ -343,3 +343,72 @@ def test_deliveries_racing_an_open_session_lose_nothing(sandbox, inetd):
     assert races == sorted(f"Subject: race {w}-{i}" for w in range(4) for i in range(per_writer))
     assert len(subjects) == 3 + 4 * per_writer and len(set(uids)) == len(uids), data
     c.logout()
+
+
+DOVECOT_IMAP = "/usr/lib/dovecot/imap"
+
+
+def run_preauth(sandbox, argv, script: bytes, env=None) -> str:
+    """A stdin/stdout IMAP server as uid TEST_UID (or us, when not root)."""
+    if os.geteuid() == 0:
+        argv = ["setpriv", f"--reuid={sandbox.uid}", f"--regid={sandbox.gid}", "--clear-groups"] + argv
+    out = subprocess.run(argv, input=script, capture_output=True, timeout=30, env=env)
+    return out.stdout.decode(errors="replace")
+
+
+def imap_view(text: str):
+    """(uidvalidity, uidnext, {uid: flags}) from SELECT + UID FETCH output."""
+    v = int(re.search(r"\[UIDVALIDITY (\d+)\]", text).group(1))
+    n = int(re.findall(r"\[UIDNEXT (\d+)\]", text)[-1])
+    msgs = {}
+    for m in re.finditer(r"\* \d+ FETCH \((?:UID (\d+) FLAGS \(([^)]*)\)|FLAGS \(([^)]*)\) UID (\d+))\)", text):
+        uid = int(m.group(1) or m.group(4))
+        flags = (m.group(2) if m.group(2) is not None else m.group(3)).split()
+        msgs[uid] = sorted(f for f in flags if f != "\\Recent")
+    return v, n, msgs
+
+
+@pytest.mark.skipif(not os.path.exists(DOVECOT_IMAP), reason="dovecot-imapd not installed")
+def test_dovecot_reads_what_imapd_wrote_and_back(sandbox, inetd):
+    sandbox.deliver_many(4)
+    conf = sandbox.root / "dovecot.conf"
+    for d in ("dv-run", "dv-state"):
+        (sandbox.root / d).mkdir()
+        sandbox.chown(sandbox.root / d)
+    conf.write_text(f"mail_location = mbox:{sandbox.mail_dir()}:INBOX={sandbox.inbox()}\n"
+                    f"log_path = /dev/null\nssl = no\nlisten =\n"
+                    f"base_dir = {sandbox.root}/dv-run\nstate_dir = {sandbox.root}/dv-state\n")
+    dv_env = {"USER": "alice", "HOME": str(sandbox.home()), "PATH": "/usr/bin:/bin"}
+
+    def dovecot(script: bytes) -> str:
+        return run_preauth(sandbox, [DOVECOT_IMAP, "-c", str(conf)], script, dv_env)
+
+    lst = inetd.start("imapd", "-s")
+    c = login(sandbox, lst)
+    c.select("INBOX")
+    c.store("1", "+FLAGS", "(\\Seen $Work)")
+    c.store("2", "+FLAGS", "(\\Deleted)")
+    c.expunge()
+    c.store("2", "+FLAGS", "(\\Flagged \\Answered)")
+    c.select("INBOX")
+    ours = imap_view("\r\n".join(
+        [f"* OK [UIDVALIDITY {c.response('UIDVALIDITY')[1][0].decode()}]",
+         f"* OK [UIDNEXT {c.response('UIDNEXT')[1][0].decode()}]"]
+        + ["* " + d.decode().replace(" (", " FETCH (", 1) for d in c.fetch("1:*", "(UID FLAGS)")[1]]))
+    c.logout()
+    assert ours[2] == {1: ["$Work", "\\Seen"], 3: ["\\Answered", "\\Flagged"], 4: []}, ours
+    theirs = imap_view(dovecot(b"a SELECT INBOX\r\nb UID FETCH 1:* (FLAGS)\r\nc LOGOUT\r\n"))
+    assert theirs == ours
+    # Dovecot changes flags and appends; imapd sees the same.
+    dovecot(b"a SELECT INBOX\r\nb UID STORE 4 +FLAGS (\\Draft $Later)\r\n"
+            b"c APPEND INBOX (\\Seen) {8}\r\nSubj: x\r\n\r\nd LOGOUT\r\n")
+    theirs = imap_view(dovecot(b"a SELECT INBOX\r\nb UID FETCH 1:* (FLAGS)\r\nc LOGOUT\r\n"))
+    c = login(sandbox, lst)
+    typ, _ = c.select("INBOX")
+    text = "\r\n".join(
+        [f"* OK [UIDVALIDITY {c.response('UIDVALIDITY')[1][0].decode()}]",
+         f"* OK [UIDNEXT {c.response('UIDNEXT')[1][0].decode()}]"]
+        + ["* " + d.decode().replace(" (", " FETCH (", 1) for d in c.fetch("1:*", "(UID FLAGS)")[1]])
+    c.logout()
+    assert theirs[2][4] == ["$Later", "\\Draft"] and theirs[2][5] == ["\\Seen"], theirs
+    assert imap_view(text) == theirs
