@@ -216,6 +216,8 @@ fn scen(name: &str) -> (Vec<&'static str>, bool) {
             "l LIST \"\" \"w%\" RETURN (CHILDREN SPECIAL-USE)\r\n",
             "m LIST (REMOTE) \"\" \"T*\"\r\n",
             "n LSUB \"\" \"*\"\r\n",
+            "o LSUB \"\" \"%\"\r\n",
+            "p LSUB \"work/\" \"%\"\r\n",
         ],
         _ => vec![],
     };

@@ -385,6 +385,8 @@ pub(crate) fn list(
 /// ```text
 /// lsub = "LSUB" SP mailbox SP list-mailbox
 /// ```
+/// A level above a subscribed name that `%` stops at is listed
+/// `\Noselect` when it is not subscribed itself (RFC 3501 §6.3.9).
 pub(crate) fn lsub(
     s: &mut Session<'_>,
     reference: Vec<u8>,
@@ -392,14 +394,27 @@ pub(crate) fn lsub(
 ) -> Result<Completion, ImapError> {
     let folders = s.folders()?.clone();
     let pat = full_pattern(&reference, &pattern);
-    for sub in folders.subscriptions() {
-        if !folder::matches(&pat, &sub) {
+    let subs = folders.subscriptions();
+    let mut shown: Vec<Vec<u8>> = Vec::new();
+    for sub in &subs {
+        if folder::matches(&pat, sub) {
+            let name = MailboxName::new(sub.clone());
+            let noselect = folders.path(&name).map(|p| p.is_dir()).unwrap_or(false);
+            let attrs: &[&str] = if noselect { &["\\Noselect"] } else { &[] };
+            s.out.list("LSUB", attrs, Some(b'/'), &name.0);
+            shown.push(sub.clone());
             continue;
         }
-        let name = MailboxName::new(sub.clone());
-        let noselect = folders.path(&name).map(|p| p.is_dir()).unwrap_or(false);
-        let attrs: &[&str] = if noselect { &["\\Noselect"] } else { &[] };
-        s.out.list("LSUB", attrs, Some(b'/'), &name.0);
+        for (i, _) in sub.iter().enumerate().filter(|(_, &b)| b == b'/') {
+            let parent = &sub[..i];
+            if folder::matches(&pat, parent)
+                && !subs.iter().any(|x| x == parent)
+                && !shown.iter().any(|x| x == parent)
+            {
+                s.out.list("LSUB", &["\\Noselect"], Some(b'/'), parent);
+                shown.push(parent.to_vec());
+            }
+        }
     }
     Ok(Completion::ok("LSUB completed"))
 }
