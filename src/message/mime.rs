@@ -655,7 +655,8 @@ Content-Type: message/rfc822\r\n\r\nSubject: inner\r\nContent-Type: multipart/al
 
     #[test]
     fn params_table() {
-        let cases: Vec<(&str, &str, Vec<(&str, &str)>)> = vec![
+        type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+        let cases: Vec<Case> = vec![
             ("text/plain", "text/plain", vec![]),
             ("Text/HTML; Charset=\"UTF-8\"", "text/html", vec![("Charset", "UTF-8")]),
             ("a/b; x=1;y=\"q\\\"s\" ; z = 3", "a/b", vec![("x", "1"), ("y", "q\"s"), ("z", "3")]),

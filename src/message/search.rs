@@ -222,7 +222,7 @@ Content-Type: message/rfc822\r\n\r\nSubject: Nested Title\r\n\r\nnested body tex
     fn window_seam() {
         let mut body = vec![b'x'; WINDOW - 3];
         body.extend_from_slice(b"NeedleHere");
-        body.extend_from_slice(&vec![b'y'; 100]);
+        body.extend_from_slice(&[b'y'; 100]);
         let mut msg = b"Subject: s\r\n\r\n".to_vec();
         msg.extend_from_slice(&body);
         assert!(text_contains(&msg, "needlehere", Scope::Body));
