@@ -63,7 +63,7 @@ pub fn base_subject(raw: &[u8]) -> (String, bool) {
 fn strip_blob(s: &str) -> Option<String> {
     let t = s.trim_start();
     let inner = t.strip_prefix('[')?;
-    let close = inner.find(|c| c == ']' || c == '[')?;
+    let close = inner.find([']', '['])?;
     if inner.as_bytes()[close] != b']' {
         return None;
     }
