@@ -18,7 +18,9 @@
 //! SENT*) therefore never read a body.
 //!
 //! Text keys match case-insensitively on decoded text (RFC 2047 words,
-//! quoted-printable, base64, charsets: see `message::search`). The search
+//! quoted-printable, base64, charsets: see `message::search`); as in
+//! Dovecot, BODY looks at text parts only and TEXT adds every header
+//! block (the message's, each part's, each embedded message's). The search
 //! CHARSET may be UTF-8 or US-ASCII (or absent); anything else is
 //! [`SearchError::BadCharset`], which the session answers with
 //! `NO [BADCHARSET (UTF-8 US-ASCII)]`. Message dates (SENT*) are the Date:
