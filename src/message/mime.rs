@@ -317,26 +317,41 @@ fn parse_content_type(hdr: &[u8], default: &ContentType) -> ContentType {
 
 /// Parses the whole message `msg` into its part tree.
 pub fn parse(msg: &[u8]) -> Part {
-    let mut budget = MAX_PARTS;
-    parse_entity(msg, 0, msg.len(), &ContentType::default_text(), 0, &mut budget)
+    let mut ctx = Ctx { budget: MAX_PARTS, lines: true };
+    parse_entity(msg, 0, msg.len(), &ContentType::default_text(), 0, &mut ctx)
+}
+
+/// [`parse`] without counting lines (every `body_lines` is 0): one pass
+/// less over the text, for SEARCH, which never needs them.
+pub fn parse_without_lines(msg: &[u8]) -> Part {
+    let mut ctx = Ctx { budget: MAX_PARTS, lines: false };
+    parse_entity(msg, 0, msg.len(), &ContentType::default_text(), 0, &mut ctx)
+}
+
+/// Parse state shared down the tree.
+struct Ctx {
+    /// Parts still allowed (MAX_PARTS in all).
+    budget: usize,
+    /// Whether to count body lines.
+    lines: bool,
 }
 
 fn count_lines(b: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', b).count()
 }
 
-fn parse_entity(msg: &[u8], start: usize, end: usize, default: &ContentType, depth: usize, budget: &mut usize) -> Part {
-    *budget = budget.saturating_sub(1);
+fn parse_entity(msg: &[u8], start: usize, end: usize, default: &ContentType, depth: usize, ctx: &mut Ctx) -> Part {
+    ctx.budget = ctx.budget.saturating_sub(1);
     let region = &msg[start..end];
     let body_start = start + header::body_offset(region);
     let hdr = &msg[start..body_start];
     let mut content_type = parse_content_type(hdr, default);
-    let can_nest = depth < MAX_DEPTH && *budget > 0;
+    let can_nest = depth < MAX_DEPTH && ctx.budget > 0;
     let body = if content_type.kind == "multipart" {
         match content_type.raw_param("boundary").filter(|b| !b.is_empty()).map(<[u8]>::to_vec) {
             Some(boundary) if can_nest => {
                 let digest = content_type.subtype == "digest";
-                Body::Multipart(parse_multipart(msg, body_start, end, &boundary, digest, depth, budget))
+                Body::Multipart(parse_multipart(msg, body_start, end, &boundary, digest, depth, ctx))
             }
             Some(_) => Body::Leaf,
             None => {
@@ -351,14 +366,15 @@ fn parse_entity(msg: &[u8], start: usize, end: usize, default: &ContentType, dep
         && can_nest
         && is_identity_encoding(hdr)
     {
-        Body::Message(Box::new(parse_entity(msg, body_start, end, &ContentType::default_text(), depth + 1, budget)))
+        Body::Message(Box::new(parse_entity(msg, body_start, end, &ContentType::default_text(), depth + 1, ctx)))
     } else {
         Body::Leaf
     };
     // Lines are only reported for text and message parts; skipping the
     // count elsewhere keeps big attachments and nested multiparts from
     // being scanned once more per level.
-    let needs_lines = !matches!(body, Body::Multipart(_))
+    let needs_lines = ctx.lines
+        && !matches!(body, Body::Multipart(_))
         && (content_type.kind == "text" || content_type.kind == "message");
     let body_lines = if needs_lines { count_lines(&msg[body_start..end]) } else { 0 };
     Part { header_start: start, body_start, end, content_type, body_lines, body }
@@ -383,7 +399,7 @@ fn parse_multipart(
     boundary: &[u8],
     digest: bool,
     depth: usize,
-    budget: &mut usize,
+    ctx: &mut Ctx,
 ) -> Vec<Part> {
     let mut needle = Vec::with_capacity(boundary.len() + 2);
     needle.extend_from_slice(b"--");
@@ -426,13 +442,13 @@ fn parse_multipart(
                     part_end -= 1;
                 }
             }
-            if *budget > 0 {
-                let mut child = parse_entity(msg, start, part_end.max(start), &child_default, depth + 1, budget);
+            if ctx.budget > 0 {
+                let mut child = parse_entity(msg, start, part_end.max(start), &child_default, depth + 1, ctx);
                 if part_end < at && ends_with_close_delimiter(msg, &child) {
                     // The line end after an inner close delimiter is also
                     // the one before our delimiter; Dovecot counts it in
                     // the inner part too (BODY[1] and sizes agree with it).
-                    extend_end(msg, &mut child, at);
+                    extend_end(msg, &mut child, at, ctx.lines);
                 }
                 children.push(child);
             }
@@ -444,8 +460,8 @@ fn parse_multipart(
         pos = line_end;
     }
     if let Some(start) = open {
-        if *budget > 0 || children.is_empty() {
-            children.push(parse_entity(msg, start, end, &child_default, depth + 1, budget));
+        if ctx.budget > 0 || children.is_empty() {
+            children.push(parse_entity(msg, start, end, &child_default, depth + 1, ctx));
         }
     }
     if children.is_empty() {
@@ -482,14 +498,14 @@ fn ends_with_close_delimiter(msg: &[u8], part: &Part) -> bool {
 }
 
 /// Moves the end of `part` (and of the message it embeds) to `new_end`.
-fn extend_end(msg: &[u8], part: &mut Part, new_end: usize) {
+fn extend_end(msg: &[u8], part: &mut Part, new_end: usize, lines: bool) {
     let old_end = part.end;
     part.end = new_end;
-    if part.content_type.kind == "text" || part.content_type.kind == "message" {
+    if lines && (part.content_type.kind == "text" || part.content_type.kind == "message") {
         part.body_lines += count_lines(msg.get(old_end..new_end).unwrap_or(b""));
     }
     if let Body::Message(inner) = &mut part.body {
-        extend_end(msg, inner, new_end);
+        extend_end(msg, inner, new_end, lines);
     }
 }
 

@@ -100,9 +100,10 @@ impl Needle {
         while start < hay.len() {
             let end = (start + WINDOW).min(hay.len());
             // Overlap windows so a match across the seam is not missed.
-            let from = start.saturating_sub(n - 1).max(0);
+            let from = start.saturating_sub(n - 1);
             scratch.window.clear();
-            scratch.window.extend(hay[from..end].iter().map(u8::to_ascii_lowercase));
+            scratch.window.extend_from_slice(&hay[from..end]);
+            scratch.window.make_ascii_lowercase();
             if self.finder.find(&scratch.window).is_some() {
                 return true;
             }
@@ -155,7 +156,8 @@ impl Needle {
         }
     }
 
-    /// Does the message (tree `root`) contain the needle in `scope`?
+    /// Does the message (tree `root`, best from
+    /// [`mime::parse_without_lines`]) contain the needle in `scope`?
     pub fn in_message(&self, msg: &[u8], root: &Part, scope: Scope, scratch: &mut Scratch) -> bool {
         if self.is_empty() {
             return true;
@@ -171,7 +173,7 @@ impl Needle {
 /// One-shot form of [`Needle::in_message`]: parses `msg` and searches it.
 /// For many messages, keep one [`Needle`] and one [`Scratch`].
 pub fn text_contains(msg: &[u8], needle: &str, scope: Scope) -> bool {
-    let root = mime::parse(msg);
+    let root = mime::parse_without_lines(msg);
     Needle::new(needle).in_message(msg, &root, scope, &mut Scratch::default())
 }
 
