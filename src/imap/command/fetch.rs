@@ -580,6 +580,41 @@ Date: Mon, 23 Nov 2026 10:00:00 +0100\r\nMessage-ID: <m1@example.org>\r\n\r\n";
         }
     }
 
+    /// Every item on every prefix of every fixture (truncated messages,
+    /// headers without an end, cut boundaries): no panic, and each
+    /// response is one well-formed line per message.
+    #[test]
+    fn truncated_messages_never_panic() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/messages");
+        let fixtures: Vec<Vec<u8>> = std::fs::read_dir(dir)
+            .expect("fixtures")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .filter_map(|p| std::fs::read(p).ok())
+            .collect();
+        let attrs = vec![
+            F::Flags,
+            F::Envelope,
+            F::Body,
+            F::BodyStructure,
+            F::Rfc822Header,
+            F::Rfc822Text,
+            body(true, vec![], Some(T::HeaderFields(vec!["SUBJECT".into()])), Some((3, 9))),
+            body(true, vec![2, 1], Some(T::Mime), None),
+            body(true, vec![2], Some(T::Text), Some((1, 1))),
+            body(true, vec![1, 1, 1], None, None),
+        ];
+        for msg in &fixtures {
+            for cut in (0..=msg.len()).step_by(3) {
+                let mut v = MemView::new(&[&msg[..cut]]);
+                v.messages[0].data = msg[..cut].to_vec();
+                let mut out = Vec::new();
+                fetch(&mut v, [0], &attrs, true, &mut out).expect("fetch");
+                assert!(out.starts_with(b"* 1 FETCH (UID 1 FLAGS (\\Seen) ENVELOPE (") && out.ends_with(b")\r\n"));
+            }
+        }
+    }
+
     #[test]
     fn expunged_elsewhere_is_skipped_and_counted() {
         let mut v = MemView::new(&[SIMPLE, SIMPLE, SIMPLE]);

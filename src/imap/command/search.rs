@@ -18,7 +18,9 @@
 //! SENT*) therefore never read a body.
 //!
 //! Text keys match case-insensitively on decoded text (RFC 2047 words,
-//! quoted-printable, base64, charsets: see `message::search`). The search
+//! quoted-printable, base64, charsets: see `message::search`); as in
+//! Dovecot, BODY looks at text parts only and TEXT adds every header
+//! block (the message's, each part's, each embedded message's). The search
 //! CHARSET may be UTF-8 or US-ASCII (or absent); anything else is
 //! [`SearchError::BadCharset`], which the session answers with
 //! `NO [BADCHARSET (UTF-8 US-ASCII)]`. Message dates (SENT*) are the Date:
@@ -666,5 +668,76 @@ mod bench {
         let t = Instant::now();
         let hits = search(&mut v, &SearchKey::From(b"nobody-at-all".to_vec()), None, 0).expect("search");
         println!("SEARCH FROM: {:?} hits {}", t.elapsed(), hits.len());
+    }
+
+    /// The same through the real mbox store (a copy of the file is best:
+    /// opening takes the mailbox locks): `POSTERN_BENCH_STORE=/path`.
+    #[test]
+    #[ignore]
+    fn bench_store() {
+        use crate::store::mbox::{Mailbox, OpenOptions};
+        use crate::store::{Flags, StoreError};
+        struct StoreView(Mailbox);
+        impl MailView for StoreView {
+            fn count(&self) -> usize {
+                self.0.len()
+            }
+            fn uid(&self, i: usize) -> u32 {
+                self.0.messages()[i].uid
+            }
+            fn flags(&self, i: usize) -> Flags {
+                self.0.messages()[i].flags
+            }
+            fn recent(&self, i: usize) -> bool {
+                self.0.messages()[i].recent
+            }
+            fn keywords(&self, _i: usize) -> Vec<&str> {
+                Vec::new()
+            }
+            fn internal_date(&self, i: usize) -> (i64, i32) {
+                self.0.messages()[i].internal_date
+            }
+            fn size(&self, i: usize) -> u64 {
+                self.0.messages()[i].size
+            }
+            fn header(&mut self, i: usize, out: &mut Vec<u8>) -> Result<(), StoreError> {
+                self.0.read_header(i, out)
+            }
+            fn message(&mut self, i: usize, out: &mut Vec<u8>) -> Result<(), StoreError> {
+                self.0.read_message(i, out)
+            }
+            fn set_seen(&mut self, _i: usize) {}
+            fn read_only(&self) -> bool {
+                true
+            }
+        }
+        let Some(path) = std::env::var_os("POSTERN_BENCH_STORE") else { return };
+        let word = std::env::var("POSTERN_BENCH_WORD").unwrap_or_else(|_| "zqx007919vorn".into());
+        let t = Instant::now();
+        let opts = OpenOptions { read_only: true, ..OpenOptions::default() };
+        let mut v = StoreView(Mailbox::open(std::path::Path::new(&path), &opts).expect("open"));
+        println!("open: {:?} ({} messages)", t.elapsed(), v.count());
+        let t = Instant::now();
+        let mut buf = Vec::new();
+        let mut bytes = 0;
+        for i in 0..v.count() {
+            buf.clear();
+            v.message(i, &mut buf).expect("read");
+            bytes += buf.len();
+        }
+        println!("store read_message only: {:?} ({bytes} bytes)", t.elapsed());
+        for (attrs, name) in [(vec![FetchAttr::Envelope], "ENVELOPE"), (vec![FetchAttr::BodyStructure], "BODYSTRUCTURE")] {
+            let t = Instant::now();
+            let mut out = Vec::new();
+            let mut plan = super::super::fetch::Fetch::new(&attrs, true);
+            for i in 0..v.count() {
+                plan.message(&mut v, i, &mut out).expect("fetch");
+                out.clear();
+            }
+            println!("FETCH 1:* {name}: {:?}", t.elapsed());
+        }
+        let t = Instant::now();
+        let hits = search(&mut v, &SearchKey::Body(word.clone().into_bytes()), None, 0).expect("search");
+        println!("UID SEARCH BODY {word}: {:?} hits {:?}", t.elapsed(), hits.iter().map(|&i| v.uid(i)).collect::<Vec<_>>());
     }
 }

@@ -627,6 +627,41 @@ mod tests {
         assert_eq!(String::from_utf8_lossy(&out), "* THREAD (44 96)\r\n");
     }
 
+    /// Messages with junk, cyclic and self-referencing References and
+    /// Message-IDs, threaded both ways: every selected message appears
+    /// exactly once in the output.
+    #[test]
+    fn hostile_headers_keep_every_message_once() {
+        let ids = ["a@x", "b@x", "c@x", "a@x", "", "<>", "d@x"];
+        let mut msgs = Vec::new();
+        for k in 0..60usize {
+            let id = ids[k % ids.len()];
+            let refs: String = (0..(k % 5)).map(|j| format!("<{}> ", ids[(k * 3 + j) % ids.len()])).collect();
+            let subject = ["x", "Re: x", "", "Fwd: [y] x", "z"][k % 5];
+            msgs.push(msg(id, subject, &day((k % 9) as u32 + 1), refs.trim()));
+        }
+        for alg in [ThreadAlgorithm::References, ThreadAlgorithm::OrderedSubject] {
+            let out = run(&msgs, alg);
+            let body = out.strip_prefix("* THREAD ").and_then(|s| s.strip_suffix("\r\n")).expect("shape");
+            let mut nums: Vec<u32> = body
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|t| !t.is_empty())
+                .map(|t| t.parse().expect("number"))
+                .collect();
+            nums.sort_unstable();
+            assert_eq!(nums, (1..=60).collect::<Vec<u32>>(), "{alg:?}: {out}");
+            let depth = body.chars().try_fold(0i32, |d, c| {
+                let d = d + match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                (d >= 0).then_some(d)
+            });
+            assert_eq!(depth, Some(0), "{alg:?}: {out}");
+        }
+    }
+
     #[test]
     fn long_chain_does_not_recurse() {
         let n = 5_000;
