@@ -169,7 +169,7 @@ def test_failed_logins_end_the_session(sandbox, inetd):
 def test_authenticate_external_with_client_certificate(sandbox, inetd):
     # client/valid.crt has CN valid@postern.test; postern.test is a local domain.
     sandbox.add_user("valid", "not-used-for-external")
-    sandbox.write_conf(client_ca=str(sandbox.tls / "ca.pem"), client_cert="optional")
+    sandbox.write_conf(client_ca=str(sandbox.tls / "ca-crl.pem"), client_cert="optional")
     lst = inetd.start("imapd", "-s")
     ctx = sandbox.client_tls("valid")
     with ctx.wrap_socket(socket.create_connection(lst.address, timeout=10),
