@@ -412,3 +412,13 @@ def test_dovecot_reads_what_imapd_wrote_and_back(sandbox, inetd):
     c.logout()
     assert theirs[2][4] == ["$Later", "\\Draft"] and theirs[2][5] == ["\\Seen"], theirs
     assert imap_view(text) == theirs
+
+
+def test_imaps_under_xinetd(sandbox, xinetd):
+    sandbox.deliver_many(1)
+    lst = xinetd.start("imapd", "-s")
+    c = login(sandbox, lst)
+    assert c.select("INBOX") == ("OK", [b"1"])
+    typ, data = c.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert b"Subject: message 1" in data[0][1]
+    assert c.logout()[0] == "BYE"
