@@ -138,14 +138,15 @@ impl<'c> Session<'c> {
         s
     }
 
-    /// Small commands and no message literals before login; `max_size`
-    /// after.
+    /// Small commands and literals before login; after it, each APPEND
+    /// message up to `max_size` and one MULTIAPPEND up to twice that, so a
+    /// session holds at most 2 × `max_size` of message data in memory.
     pub(crate) fn set_limits(&mut self) {
         let d = Limits::default();
         let limits = if self.user.is_some() {
             Limits {
                 max_literal: self.ctx.cfg.max_size,
-                max_append_total: self.ctx.cfg.max_size.saturating_mul(4),
+                max_append_total: self.ctx.cfg.max_size.saturating_mul(2),
                 ..d
             }
         } else {
