@@ -207,12 +207,18 @@ impl<'c> Session<'c> {
                     break;
                 }
             }
+            if matches!(self.state, State::Logout) {
+                // Logged before the last answer goes out, so the line is
+                // there by the time the client sees its LOGOUT completed.
+                break;
+            }
             if self.flush().is_err() {
                 break;
             }
         }
-        let _ = self.flush();
+        self.state = State::Logout;
         self.log_logout();
+        let _ = self.flush();
         ExitCode::SUCCESS
     }
 

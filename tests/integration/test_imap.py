@@ -58,7 +58,7 @@ def test_imaps_session_with_imaplib(sandbox, inetd):
     typ, data = c.status("Archive", "(MESSAGES UNSEEN)")
     assert data == [b"Archive (MESSAGES 3 UNSEEN 1)"], data  # message 2 was read (\\Seen) before COPY
     typ, data = c.list()
-    assert b'(\\HasNoChildren \\Archive) "/" Archive' in data, data
+    assert b'(\\NoInferiors \\Archive) "/" Archive' in data, data
     assert c.logout()[0] == "BYE"
     log = sandbox.log_text()
     assert "Login user=alice" in log and "Logout user=alice" in log, log

@@ -344,15 +344,14 @@ pub(crate) fn list(
         if (only_subscribed && !subscribed && !childinfo) || (only_special && special.is_none()) {
             continue;
         }
-        let mut attrs: Vec<&str> = Vec::new();
-        if e.noselect {
-            attrs.push("\\Noselect");
-        }
-        attrs.push(if e.has_children {
-            "\\HasChildren"
-        } else {
-            "\\HasNoChildren"
-        });
+        // An mbox file cannot hold folders (CREATE below it is refused):
+        // \NoInferiors, which implies \HasNoChildren (RFC 5258 §4).
+        let attrs_base: &[&str] = match (e.noselect, e.has_children) {
+            (false, _) => &["\\NoInferiors"],
+            (true, true) => &["\\Noselect", "\\HasChildren"],
+            (true, false) => &["\\Noselect", "\\HasNoChildren"],
+        };
+        let mut attrs: Vec<&str> = attrs_base.to_vec();
         attrs.extend(special);
         if subscribed {
             attrs.push("\\Subscribed");
