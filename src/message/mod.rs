@@ -37,7 +37,7 @@
 //! ```
 //!
 //! Checked against Dovecot 2.3 on the first 2,000 messages of the
-//! 10,000-message benchmark corpus (ENVELOPE, BODYSTRUCTURE, 14 BODY[section]
+//! 10,000-message benchmark corpus (ENVELOPE, BODYSTRUCTURE, 14 `BODY[section]`
 //! forms, SEARCH BODY/TEXT of 7 words) and on all 10,000 plus 3,000 of the
 //! small-message corpus (ENVELOPE, BODYSTRUCTURE): no differences once
 //! case and quoted-vs-literal choice are ignored.
