@@ -156,6 +156,45 @@ pub fn select_fields(header: &[u8], names: &[&[u8]], not: bool) -> Vec<u8> {
     out
 }
 
+/// The msg-ids of a Message-ID, In-Reply-To or References value
+/// (RFC 5322 §3.6.4), without angle brackets or blanks, in order, for
+/// THREAD=REFERENCES (RFC 5256 §2.2). Comments, quoted strings and words
+/// outside brackets (obsolete phrases) are skipped; an unterminated `<`
+/// ends the list.
+pub fn parse_msg_ids(value: &[u8]) -> Vec<Vec<u8>> {
+    let mut ids = Vec::new();
+    let mut i = 0;
+    let mut depth = 0usize;
+    while i < value.len() {
+        match value[i] {
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b'\\' if depth > 0 => i += 1,
+            b'"' if depth == 0 => {
+                i += 1;
+                while i < value.len() && value[i] != b'"' {
+                    i += if value[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'<' if depth == 0 => {
+                let Some(close) = memchr(b'>', &value[i..]) else { break };
+                let id: Vec<u8> = value[i + 1..i + close]
+                    .iter()
+                    .copied()
+                    .filter(|b| !b.is_ascii_whitespace())
+                    .collect();
+                if !id.is_empty() {
+                    ids.push(id);
+                }
+                i += close;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    ids
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +239,24 @@ mod tests {
         assert_eq!(select_fields(h, &[b"subject"], true), b"From: a@b\r\nTo: c\r\n\r\n".to_vec());
         assert_eq!(select_fields(h, &[b"nothing"], false), b"\r\n".to_vec());
         assert_eq!(select_fields(b"A: 1", &[b"a"], false), b"A: 1\r\n\r\n".to_vec());
+    }
+
+    #[test]
+    fn msg_ids_table() {
+        let cases: &[(&[u8], &[&[u8]])] = &[
+            (b"<a@b>", &[b"a@b"]),
+            (b"<a@b> <c@d>\r\n <e@f>", &[b"a@b", b"c@d", b"e@f"]),
+            (b"(comment <x@y>) <a@b>", &[b"a@b"]),
+            (b"\"phrase <x@y>\" <a@b>", &[b"a@b"]),
+            (b"Your message of <a @ b>", &[b"a@b"]),
+            (b"<>", &[]),
+            (b"<unterminated", &[]),
+            (b"", &[]),
+        ];
+        for (input, want) in cases {
+            let want: Vec<Vec<u8>> = want.iter().map(|w| w.to_vec()).collect();
+            assert_eq!(parse_msg_ids(input), want, "{:?}", String::from_utf8_lossy(input));
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! IMAP sessions or mbox files. Parsers never panic on any input and are
 //! bounded in depth and part count.
 //!
-//! - [`header`]        — split header/body, fields, unfold, HEADER.FIELDS subsets (RFC 5322 §2.2)
+//! - [`header`]        — split header/body, fields, unfold, HEADER.FIELDS subsets, msg-ids (RFC 5322 §2.2, §3.6.4)
 //! - [`address`]       — address lists with groups (RFC 5322 §3.4, §4.4)
 //! - [`date`]          — RFC 5322 dates, IMAP date-time/date, mbox ctime dates
 //! - [`mime`]          — part tree, Content-* fields, RFC 2231 params, IMAP section addressing (RFC 2045/2046, RFC 3501 §6.4.5)
@@ -18,6 +18,29 @@
 //! - [`search`]        — SEARCH BODY/TEXT/HEADER matching on decoded text
 //! - [`subject`]       — base subject for SORT/THREAD (RFC 5256 §2.1)
 //! - [`imapstr`]       — IMAP quoted/literal/NIL string rendering, shared with the IMAP wire writer
+
+//!
+//! How the IMAP server uses it (one parse per message and command):
+//!
+//! ```text
+//! let root = mime::parse(msg);                          // FETCH
+//! BodyStructure::build(msg, &root).render(&mut out, true);   // BODYSTRUCTURE (false: BODY)
+//! Envelope::from_header(header::split(msg).0).render(&mut out);
+//! mime::section(msg, &root, &[2, 1], &SectionText::Mime)     // None => send "" as Dovecot does
+//! let n = Needle::new("word"); let mut s = Scratch::default(); // SEARCH, once per key
+//! n.in_message(msg, &mime::parse_without_lines(msg), Scope::Body, &mut s)
+//! n.in_header_field(header::split(msg).0, "Subject")          // SUBJECT/FROM/HEADER x
+//! date::parse_rfc5322(header::find(hdr, "Date")?)?.day_number() // SENTON/SENTBEFORE
+//! DateTime::from_timestamp(ts, offset_min).to_imap()          // INTERNALDATE
+//! subject::base_subject(raw), header::parse_msg_ids(raw)      // SORT / THREAD
+//! imapstr::write_nstring(&mut out, Some(b"value"))            // quoted / literal / NIL
+//! ```
+//!
+//! Checked against Dovecot 2.3 on the first 2,000 messages of the
+//! 10,000-message benchmark corpus (ENVELOPE, BODYSTRUCTURE, 14 `BODY[section]`
+//! forms, SEARCH BODY/TEXT of 7 words) and on all 10,000 plus 3,000 of the
+//! small-message corpus (ENVELOPE, BODYSTRUCTURE): no differences once
+//! case and quoted-vs-literal choice are ignored.
 
 pub mod address;
 pub mod bodystructure;
@@ -138,7 +161,7 @@ mod sections_as_dovecot {
 #[cfg(test)]
 mod robustness {
     use super::mime::{self, SectionText};
-    use super::search::{Needle, Scope, Scratch};
+    use super::search::{self, Needle, Scope, Scratch};
     use super::{address, bodystructure, date, decode, envelope, header, subject};
 
     fn exercise(msg: &[u8]) {
@@ -170,6 +193,8 @@ mod robustness {
         let _ = decode::decode_rfc2231_value(msg);
         let _ = subject::base_subject(msg);
         let _ = mime::parse_field_params(msg);
+        let _ = header::parse_msg_ids(msg);
+        let _ = search::text_contains(msg, "x", Scope::Body);
     }
 
     struct XorShift(u64);
