@@ -878,15 +878,3 @@ fn random_command_mix_never_panics() {
         );
     }
 }
-
-#[test]
-fn dump() {
-    let Ok(name) = std::env::var("SCEN") else {
-        return;
-    };
-    let e = env("dump", INBOX);
-    let out = e.run(&scen(&name).0);
-    println!("{out}");
-    let _ = CAPS;
-    let _ = (AuthSource::Pam, PlaintextAuth::Yes);
-}
