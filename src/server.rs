@@ -198,7 +198,7 @@ pub fn run(
         startup_error,
         goodbye: None,
     };
-    match std::panic::catch_unwind(AssertUnwindSafe(|| serve(&mut ctx))) {
+    let code = match std::panic::catch_unwind(AssertUnwindSafe(|| serve(&mut ctx))) {
         Ok(code) => code,
         Err(_) => {
             // The hook has logged the panic itself.
@@ -210,7 +210,11 @@ pub fn run(
             }
             ExitCode::from(EXIT_PANIC)
         }
-    }
+    };
+    // Every way out of a session (QUIT, LOGOUT, timeout, even a panic's
+    // goodbye) ends TLS with close_notify.
+    ctx.conn.close();
+    code
 }
 
 fn config_error(e: &ConfigError) {
@@ -443,10 +447,15 @@ mod tests {
         let mut s = rustls::StreamOwned::new(cc, client_end);
         let _ = s.flush();
         let mut line = String::new();
-        std::io::BufReader::new(&mut s)
-            .read_line(&mut line)
-            .unwrap();
+        let mut r = std::io::BufReader::new(&mut s);
+        r.read_line(&mut line).unwrap();
         assert_eq!(line, "220 hi\r\n");
+        // The session ended with close_notify: a clean EOF, not rustls'
+        // UnexpectedEof for a truncated stream.
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(&mut r, &mut rest).expect("close_notify before EOF");
+        assert!(rest.is_empty());
+        drop(r);
         drop(s);
         let (code, seen) = h.join().unwrap();
         assert_eq!(code, ExitCode::SUCCESS);
