@@ -136,12 +136,12 @@ def vm_hwm_kb(pid: int) -> int:
     return 0
 
 
-def strip_trace(message: bytes) -> bytes:
+def strip_trace(message: bytes, added=rb"return-path|received") -> bytes:
     """Remove the headers smtpd prepends (Return-Path, Received with its
-    continuation lines), leaving what the client sent."""
+    continuation lines; ``added`` names them), leaving what the client sent."""
     lines = message.split(b"\r\n")
     i = 0
-    while i < len(lines) and re.match(rb"(?i)(return-path|received):", lines[i]):
+    while i < len(lines) and re.match(rb"(?i)(" + added + rb"):", lines[i]):
         i += 1
         while i < len(lines) and lines[i][:1] in (b" ", b"\t"):
             i += 1
@@ -306,20 +306,27 @@ def test_smtplib_to_pop3_and_imap_byte_identical(sandbox, inetd):
         assert "PLAIN" in s.esmtp_features["auth"]
         s.login("alice", ALICE_PASSWORD)
         assert s.sendmail(ALICE, [ALICE], msg, mail_options=["BODY=8BITMIME"]) == {}
+        # submission adds Message-ID and Date when they are missing, as trace headers
+        bare = b"From: alice@postern.test\r\nSubject: no id\r\n\r\nbody\r\n"
+        assert s.sendmail(ALICE, [ALICE], bare) == {}
     pop = inetd.start("ipop3d", "-s")
     p = poplib.POP3_SSL(HOST, pop.port, context=tls_context(sandbox), timeout=20)
     p.user("alice")
     p.pass_(ALICE_PASSWORD)
-    assert p.stat()[0] == 1
+    assert p.stat()[0] == 2
     _, lines, _ = p.retr(1)
     popped = b"".join(line + b"\r\n" for line in lines)
+    _, lines, _ = p.retr(2)
+    popped2 = b"".join(line + b"\r\n" for line in lines)
     p.quit()
+    assert re.search(rb"\r\nMessage-ID: <[^>]+@postern.test>\r\nDate: ", popped2), popped2
+    assert strip_trace(popped2, rb"return-path|received|message-id|date") == bare, popped2
     assert popped.startswith(b"Return-Path: <alice@postern.test>\r\nReceived: from client.example"), popped[:300]
     assert strip_trace(popped) == msg, (strip_trace(popped)[:400], msg[:400])
     imap = inetd.start("imapd", "-s")
     c = imaplib.IMAP4_SSL(HOST, imap.port, ssl_context=sandbox.client_tls(), timeout=20)
     c.login("alice", ALICE_PASSWORD)
-    assert c.select("INBOX") == ("OK", [b"1"])
+    assert c.select("INBOX") == ("OK", [b"2"])
     typ, data = c.fetch("1", "(BODY.PEEK[])")
     assert typ == "OK"
     assert data[0][1] == popped
