@@ -493,8 +493,9 @@ mod tests {
 
     #[test]
     fn read_available_table() {
-        // (script inputs, max, expected successive results; None = EOF)
-        let cases: &[(&[&str], usize, &[Option<&str>])] = &[
+        /// (script inputs, max, expected successive results; None = EOF)
+        type Case<'a> = (&'a [&'a str], usize, &'a [Option<&'a str>]);
+        let cases: &[Case] = &[
             (&["abc"], 10, &[Some("abc"), None]),
             (&["abcdef"], 4, &[Some("abcd"), Some("ef"), None]),
             (&["ab", "cd"], 10, &[Some("ab"), Some("cd"), None]),
