@@ -206,15 +206,12 @@ pub fn run(
         startup_error,
         goodbye: None,
     };
-    match std::panic::catch_unwind(AssertUnwindSafe(|| serve(&mut ctx))) {
-        Ok(code) => {
-            ctx.conn.close();
-            if startup_exit != 0 {
-                ExitCode::from(startup_exit)
-            } else {
-                code
-            }
+    let code = match std::panic::catch_unwind(AssertUnwindSafe(|| serve(&mut ctx))) {
+        Ok(code) if startup_exit != 0 => {
+            let _ = code;
+            ExitCode::from(startup_exit)
         }
+        Ok(code) => code,
         Err(_) => {
             // The hook has logged the panic itself.
             crate::log::event("Session aborted after internal error")
@@ -223,10 +220,13 @@ pub fn run(
             if let Some(g) = ctx.goodbye.take() {
                 let _ = ctx.conn.send(&g);
             }
-            ctx.conn.close();
             ExitCode::from(EXIT_PANIC)
         }
-    }
+    };
+    // Every way out of a session (QUIT, LOGOUT, timeout, even a panic's
+    // goodbye) ends TLS with close_notify.
+    ctx.conn.close();
+    code
 }
 
 fn config_error(e: &ConfigError) {
@@ -466,10 +466,15 @@ mod tests {
         let mut s = rustls::StreamOwned::new(cc, client_end);
         let _ = s.flush();
         let mut line = String::new();
-        std::io::BufReader::new(&mut s)
-            .read_line(&mut line)
-            .unwrap();
+        let mut r = std::io::BufReader::new(&mut s);
+        r.read_line(&mut line).unwrap();
         assert_eq!(line, "220 hi\r\n");
+        // The session ended with close_notify: a clean EOF, not rustls'
+        // UnexpectedEof for a truncated stream.
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(&mut r, &mut rest).expect("close_notify before EOF");
+        assert!(rest.is_empty());
+        drop(r);
         drop(s);
         let (code, seen) = h.join().unwrap();
         assert_eq!(code, ExitCode::SUCCESS);
