@@ -181,7 +181,9 @@ impl Render<'_> {
     pub(crate) fn lines(&self, pad: usize, exact: Option<usize>) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(128);
         if let Some((v, n, kws)) = self.base {
-            out.extend_from_slice(format!("X-IMAPbase: {v} {:010}", n.saturating_sub(1)).as_bytes());
+            out.extend_from_slice(
+                format!("X-IMAPbase: {v} {:010}", n.saturating_sub(1)).as_bytes(),
+            );
             for k in kws {
                 out.push(b' ');
                 out.extend_from_slice(k.as_bytes());

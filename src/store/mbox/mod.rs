@@ -527,7 +527,9 @@ impl Mailbox {
                 _ => continue,
             };
             buf.resize((e - s) as usize, 0);
-            self.file.read_exact_at(&mut buf, s).map_err(|e| io_error("read", &self.path, e))?;
+            self.file
+                .read_exact_at(&mut buf, s)
+                .map_err(|e| io_error("read", &self.path, e))?;
             let mut meta = headers::Meta::default();
             let mut field = None;
             for line in buf.split_inclusive(|&c| c == b'\n') {

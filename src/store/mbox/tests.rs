@@ -223,7 +223,17 @@ fn flag_change_and_append_between_two_syncs_both_seen() {
     let mut r = Mailbox::open(&p, &OpenOptions::default()).unwrap();
     w.set_flags(1, Flags::FLAGGED, &["later".to_string()]);
     w.write_back().unwrap(); // in place
-    append(&p, &[NewMessage { data: b"S: c\n\nc\n", from: "x", date: (5, 0), flags: Flags::default(), keywords: &[] }]).unwrap();
+    append(
+        &p,
+        &[NewMessage {
+            data: b"S: c\n\nc\n",
+            from: "x",
+            date: (5, 0),
+            flags: Flags::default(),
+            keywords: &[],
+        }],
+    )
+    .unwrap();
     let ch = r.sync().unwrap();
     assert_eq!((ch.new, ch.flags_changed), (1, vec![1]));
     assert_eq!(r.messages()[1].flags, Flags::FLAGGED);
@@ -234,11 +244,27 @@ fn flag_change_and_append_between_two_syncs_both_seen() {
 fn exclusive_session_does_not_block_others() {
     let data = format!("{F}Subject: a\n\na\n");
     let p = tmp("exclusive", data.as_bytes());
-    let pop = OpenOptions { exclusive_session: true, ..Default::default() };
+    let pop = OpenOptions {
+        exclusive_session: true,
+        ..Default::default()
+    };
     let a = Mailbox::open(&p, &pop).unwrap();
-    assert_eq!(Mailbox::open(&p, &pop).err().map(|e| e.kind), Some(ErrorKind::InUse));
+    assert_eq!(
+        Mailbox::open(&p, &pop).err().map(|e| e.kind),
+        Some(ErrorKind::InUse)
+    );
     let mut imap = Mailbox::open(&p, &OpenOptions::default()).unwrap();
-    append(&p, &[NewMessage { data: b"S: c\n\nc\n", from: "x", date: (5, 0), flags: Flags::default(), keywords: &[] }]).unwrap();
+    append(
+        &p,
+        &[NewMessage {
+            data: b"S: c\n\nc\n",
+            from: "x",
+            date: (5, 0),
+            flags: Flags::default(),
+            keywords: &[],
+        }],
+    )
+    .unwrap();
     assert_eq!(imap.sync().unwrap().new, 1);
     drop(a);
     Mailbox::open(&p, &pop).unwrap();
