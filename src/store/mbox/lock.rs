@@ -530,6 +530,71 @@ mod tests {
     }
 
     #[test]
+    fn append_record_parse() {
+        let cases: &[(&str, Option<(u64, u64, u64, u64)>)] = &[
+            ("123\nappend 1 2 3 4\n", Some((1, 2, 3, 4))),
+            ("123\n", None),
+            ("123\nappend 1 2 5 4\n", None),
+            ("123\nappend 1 2 x 4\n", None),
+            ("append 9 8 0 7", Some((9, 8, 0, 7))),
+        ];
+        for &(t, want) in cases {
+            let got =
+                AppendRecord::parse(t.as_bytes()).map(|r| (r.dev, r.ino, r.old_size, r.new_size));
+            assert_eq!(got, want, "{t:?}");
+        }
+    }
+
+    fn rw(p: &Path) -> File {
+        OpenOptions::new().read(true).write(true).open(p).unwrap()
+    }
+
+    /// A stale dot-lock with an append record, and a `/var/tmp` record of a
+    /// lock-less append: the next locker truncates the partial message.
+    #[test]
+    fn interrupted_append_truncated_by_next_locker() {
+        let d = tmpdir("recover");
+        let mb = d.join("box");
+        fs::write(&mb, "old\npartial new").unwrap();
+        let m = fs::metadata(&mb).unwrap();
+        let rec = |new: u64| format!("999999999\nappend {} {} 4 {new}\n", m.dev(), m.ino());
+        // Longer than the record says: someone appended after; left alone.
+        fs::write(d.join("box.lock"), rec(10)).unwrap();
+        drop(Locked::take(&mb, rw(&mb), false).unwrap());
+        assert_eq!(fs::read(&mb).unwrap(), b"old\npartial new");
+        fs::write(d.join("box.lock"), rec(100)).unwrap();
+        drop(Locked::take(&mb, rw(&mb), false).unwrap());
+        assert_eq!(fs::read(&mb).unwrap(), b"old\n");
+        assert_eq!(
+            fs::read_dir(&d).unwrap().count(),
+            1,
+            "lock and temp files gone"
+        );
+
+        fs::write(&mb, "old\npartial").unwrap();
+        let cp = companion_path(m.dev(), m.ino());
+        fs::write(&cp, format!("append {} {} 4 50\n", m.dev(), m.ino())).unwrap();
+        drop(Locked::take(&mb, rw(&mb), true).unwrap());
+        assert_eq!(fs::read(&mb).unwrap(), b"old\n");
+        assert!(!cp.exists());
+
+        // A completed append leaves no record behind.
+        let mut l = Locked::take(&mb, rw(&mb), true).unwrap();
+        l.begin_append(4, 9).unwrap();
+        assert!(fs::read_to_string(d.join("box.lock"))
+            .unwrap()
+            .contains("append "));
+        fs::write(&mb, "old\nnew\n\n").unwrap();
+        l.end_append().unwrap();
+        assert!(!fs::read_to_string(d.join("box.lock"))
+            .unwrap()
+            .contains("append"));
+        drop(l);
+        drop(Locked::take(&mb, rw(&mb), true).unwrap());
+        assert_eq!(fs::read(&mb).unwrap(), b"old\nnew\n\n");
+    }
+
+    #[test]
     fn session_lock_is_exclusive() {
         let d = tmpdir("sess");
         let mb = d.join("box");
