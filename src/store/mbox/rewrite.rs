@@ -12,6 +12,10 @@
 //! new flag letters of that one message: the file still parses and every
 //! message is intact. The mtime is then bumped (at least 1 ns) so other
 //! processes see a change even within one clock tick.
+//! Before the bytes are written, the change counter in the file's
+//! `user.postern.flagseq` extended attribute is bumped (see `mod.rs`,
+//! "Noticing other processes", for why readers need it); bumping first
+//! means a crash can only cause an unneeded re-read, never a missed change.
 //!
 //! # Structural changes: new file + rename
 //! Expunge, header growth, and materializing implicit UIDs write the whole
@@ -88,6 +92,7 @@ pub(crate) fn write_flags_in_place(mb: &mut Mailbox) -> Result<bool, StoreError>
         .file
         .metadata()
         .map_err(|e| io_error("fstat", &mb.path, e))?;
+    bump_flag_seq(&mb.file);
     for (off, b) in &writes {
         mb.file
             .write_all_at(b, *off)
@@ -108,7 +113,50 @@ pub(crate) fn write_flags_in_place(mb: &mut Mailbox) -> Result<bool, StoreError>
         .metadata()
         .map_err(|e| io_error("fstat", &mb.path, e))?;
     mb.stamp = Stamp::of(&st);
+    mb.remember_file_state();
     Ok(true)
+}
+
+const FLAG_SEQ: &std::ffi::CStr = c"user.postern.flagseq";
+
+/// The in-place change counter of the file: `Some(0)` if never set, `None`
+/// if the file system has no extended attributes (then readers cannot
+/// trust it and re-read metadata regions as before).
+pub(crate) fn read_flag_seq(f: &File) -> Option<u64> {
+    use std::os::unix::io::AsRawFd;
+    let mut v = [0u8; 8];
+    // SAFETY: valid fd, NUL-terminated name, buffer of the given length.
+    let n = unsafe {
+        libc::fgetxattr(
+            f.as_raw_fd(),
+            FLAG_SEQ.as_ptr(),
+            v.as_mut_ptr().cast(),
+            v.len(),
+        )
+    };
+    if n == 8 {
+        return Some(u64::from_le_bytes(v));
+    }
+    match io::Error::last_os_error().raw_os_error() {
+        Some(libc::ENODATA) if n < 0 => Some(0),
+        _ => None,
+    }
+}
+
+/// Bump the counter (best effort: without xattrs readers fall back).
+fn bump_flag_seq(f: &File) {
+    use std::os::unix::io::AsRawFd;
+    let next = read_flag_seq(f).unwrap_or(0).wrapping_add(1).to_le_bytes();
+    // SAFETY: valid fd, NUL-terminated name, buffer of the given length.
+    unsafe {
+        libc::fsetxattr(
+            f.as_raw_fd(),
+            FLAG_SEQ.as_ptr(),
+            next.as_ptr().cast(),
+            next.len(),
+            0,
+        );
+    }
 }
 
 /// Make the mtime differ from `before` even within one clock tick.
@@ -316,6 +364,7 @@ pub(crate) fn rewrite(mb: &mut Mailbox, drop: &HashSet<u32>) -> Result<(), Store
                     mb.unreported[i].1 = loc;
                 }
             }
+            mb.remember_file_state();
             Ok(())
         }
         Err(e) => {
