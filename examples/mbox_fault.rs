@@ -8,6 +8,7 @@
 //! mbox_fault [--fsize BYTES] flag-all FILE          \Seen + keyword on every message
 //! mbox_fault [--fsize BYTES] append FILE N TAG      N appends, Subject: TAG-i
 //! mbox_fault [--fsize BYTES] append-big FILE BYTES one message of about BYTES, Subject: big
+//! mbox_fault rename-inbox INBOX MAILDIR NAME       RENAME INBOX to NAME
 //! mbox_fault read FILE ITERATIONS                   sync + read every message, check sizes
 //! mbox_fault expunge-victims FILE                   expunge "Subject: victim" messages, 5 at a time
 //! ```
@@ -127,6 +128,18 @@ fn main() {
                 keywords: &[],
             };
             done(append(path, &[m]).map(|_| ()))
+        }
+        "rename-inbox" => {
+            let (dir, name) = match (args.get(2), args.get(3)) {
+                (Some(d), Some(n)) => (d.clone(), n.clone()),
+                _ => {
+                    say("usage: rename-inbox INBOX MAILDIR NAME");
+                    std::process::exit(64);
+                }
+            };
+            say("ready");
+            let f = postern::store::Folders::new(dir, path);
+            done(f.rename_inbox(&name).map(|_| ()))
         }
         "read" => {
             let iters: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);

@@ -767,6 +767,19 @@ impl Mailbox {
         Ok(())
     }
 
+    /// The envelope sender on message `i`'s From_ line (for copying a
+    /// message to another mbox unchanged, e.g. RENAME of INBOX).
+    pub fn envelope_sender(&mut self, i: usize) -> Result<String, StoreError> {
+        let l = self.loc(i)?;
+        let (s, h) = (l.from_start, l.hdr_start.min(l.from_start + 1024));
+        let line = self.read_range(s, h)?;
+        Ok(line
+            .strip_prefix(b"From ")
+            .and_then(|r| r.split(|&c| c == b' ').next())
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .unwrap_or_default())
+    }
+
     /// Client view of the header only (up to and including the blank line).
     pub fn read_header(&mut self, i: usize, out: &mut Vec<u8>) -> Result<(), StoreError> {
         let l = self.loc(i)?;

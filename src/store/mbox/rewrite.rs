@@ -328,7 +328,13 @@ pub(crate) fn rewrite(mb: &mut Mailbox, drop: &HashSet<u32>) -> Result<(), Store
         .custom_flags(libc::O_NOFOLLOW)
         .open(&tmp)
         .map_err(|e| io_error("create", &tmp, e))?;
-    match write_all(mb, drop, file, &orig) {
+    let t0 = std::time::Instant::now();
+    // One fsync of data and metadata (owner, mode) before the rename.
+    let written = write_all(mb, drop, file, &orig);
+    let t1 = std::time::Instant::now();
+    let written = written.and_then(|w| w.0.sync_all().map(|_| w));
+    let t2 = std::time::Instant::now();
+    match written {
         Ok((file, newlocs)) => {
             if let Err(e) = fs::rename(&tmp, &mb.path) {
                 let _ = fs::remove_file(&tmp);
@@ -339,6 +345,13 @@ pub(crate) fn rewrite(mb: &mut Mailbox, drop: &HashSet<u32>) -> Result<(), Store
                     let _ = d.sync_all();
                 }
             }
+            log::debug!(
+                "rewrite path={} write={:.3}s fsync={:.3}s rename+dirsync={:.3}s",
+                mb.path.display(),
+                (t1 - t0).as_secs_f64(),
+                (t2 - t1).as_secs_f64(),
+                t2.elapsed().as_secs_f64()
+            );
             let st = file
                 .metadata()
                 .map_err(|e| io_error("fstat", &mb.path, e))?;
@@ -546,12 +559,10 @@ fn write_all(
     }
     out.flush()?;
     let f = out.file;
-    f.sync_all()?;
     let _ = std::os::unix::fs::fchown(&f, Some(orig.uid()), Some(orig.gid()));
     f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(
         orig.mode() & 0o7777,
     ))?;
-    f.sync_all()?;
     Ok((f, (preamble_end, locs)))
 }
 
