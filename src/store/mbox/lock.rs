@@ -315,7 +315,8 @@ fn ofd(file: &File, kind: libc::c_int) -> io::Result<()> {
 /// open file description, so the lock stays right even if the mailbox's
 /// own descriptor is replaced while locked (after a rename).
 pub(crate) struct Locked {
-    file: File,
+    /// Always `Some` until dropped.
+    file: Option<File>,
     dot: DotLock,
     /// The `/var/tmp` record file of an append in progress without dot-lock.
     companion: Option<(PathBuf, File)>,
@@ -339,7 +340,7 @@ impl Locked {
             recover_append(path, &r);
         }
         Ok(Locked {
-            file,
+            file: Some(file),
             dot,
             companion: None,
         })
@@ -348,7 +349,10 @@ impl Locked {
     /// Record an append about to grow the mailbox from `old_size` to
     /// `new_size`, durably, before any byte of it is written.
     pub(crate) fn begin_append(&mut self, old_size: u64, new_size: u64) -> io::Result<()> {
-        let m = self.file.metadata()?;
+        let m = match &self.file {
+            Some(f) => f.metadata()?,
+            None => return Err(io::Error::from(io::ErrorKind::NotFound)),
+        };
         let rec = AppendRecord {
             dev: m.dev(),
             ino: m.ino(),
@@ -396,7 +400,11 @@ impl Locked {
 
 impl Drop for Locked {
     fn drop(&mut self) {
-        ofd_unlock(&self.file);
+        if let Some(f) = self.file.take() {
+            ofd_unlock(&f);
+            // Ours may be the last descriptor of a replaced mailbox.
+            super::rewrite::close_in_background(f);
+        }
     }
 }
 

@@ -213,6 +213,8 @@ pub struct Mailbox {
     verified: Instant,
     /// How many times all metadata regions were re-read (tests).
     pub(crate) region_rereads: u64,
+    /// Window reads of the last rewrite (tests).
+    pub(crate) rewrite_reads: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) fn io_error(what: &str, path: &Path, e: io::Error) -> StoreError {
@@ -391,6 +393,7 @@ impl Mailbox {
             seen: None,
             verified: Instant::now(),
             region_rereads: 0,
+            rewrite_reads: Default::default(),
         };
         {
             let _l = mb.lock(false)?;

@@ -33,6 +33,17 @@
 //! A mailbox left with no messages keeps its UIDVALIDITY/UIDNEXT in UW's
 //! pseudo-message.
 //!
+//! Speed (432 MB / 10k messages, first rewrite adding metadata to all:
+//! 1.07 s → 0.22–0.28 s): messages not copied verbatim are read through a
+//! 4 MiB read-ahead window (one `pread` per window, not four per message;
+//! `POSIX_FADV_SEQUENTIAL` on the old file); writeback of the new file is
+//! started every 32 MiB with `sync_file_range(WRITE)` so the one `fsync`
+//! before the rename (data and owner/mode together) finds little left to
+//! do (~10–20 ms instead of 0.15 s); the old file's last descriptor is
+//! closed on a short-lived thread, since freeing 400 MB of blocks takes
+//! ~0.1 s that the client need not wait for. Crash safety is unchanged:
+//! nothing is renamed before the fsync returns.
+//!
 //! Needs write access to the directory (the spool: via `mail_group`, like
 //! the dot-lock). Stale temp files of killed processes are removed the next
 //! time a rewrite runs under the lock. Disk space: one copy of the mailbox.
@@ -193,20 +204,99 @@ fn bump_mtime(f: &File, before: &fs::Metadata) {
     }
 }
 
+/// Close a descriptor of a file that may just have been unlinked (the old
+/// mailbox after a rename) on a short-lived thread: the last close frees
+/// the file's blocks, which takes ~0.1 s for 400 MB on ext4, and the
+/// client need not wait for that. Descriptors of linked files close here.
+pub(crate) fn close_in_background(f: File) {
+    use std::os::unix::fs::MetadataExt;
+    if f.metadata()
+        .is_ok_and(|m| m.nlink() == 0 && m.size() > (16 << 20))
+    {
+        // On failure to spawn, the closure (and `f`) is dropped here.
+        let _ = std::thread::Builder::new().spawn(move || drop(f));
+    }
+}
+
+/// Bytes of the old file read ahead for messages that are not copied
+/// verbatim (bounds memory; larger bodies go by `copy_file_range`).
+const WINDOW: usize = 4 << 20;
+
+/// A read-ahead window over the old file.
+struct Window {
+    buf: Vec<u8>,
+    start: u64,
+    /// Reads issued (tests check that they are few).
+    reads: u64,
+}
+
+impl Window {
+    /// Bytes `[s, e)`, `e - s` at most [`WINDOW`] plus a header.
+    fn get(&mut self, f: &File, s: u64, e: u64) -> io::Result<&[u8]> {
+        let have = self.start + self.buf.len() as u64;
+        if s < self.start || e > have {
+            let size = f.metadata()?.len();
+            let end = (s + WINDOW as u64).max(e).min(size.max(e));
+            self.buf.resize((end - s) as usize, 0);
+            f.read_exact_at(&mut self.buf, s)?;
+            self.start = s;
+            self.reads += 1;
+        }
+        let a = (s - self.start) as usize;
+        Ok(&self.buf[a..a + (e - s) as usize])
+    }
+}
+
+fn advise_sequential(f: &File) {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: valid fd; advice only.
+    unsafe {
+        libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL);
+    }
+}
+
 /// Buffered sequential writer that tracks the output offset.
 struct Out {
     file: File,
     buf: Vec<u8>,
     pos: u64,
+    /// Output before this offset has been handed to writeback.
+    kicked: u64,
 }
 
+/// Start writeback every this many bytes, so the final fsync finds most
+/// of the file already on its way to disk.
+const KICK: u64 = 32 << 20;
+
 impl Out {
+    /// `sync_file_range(WRITE)`: start (not wait for) writeback of what
+    /// has been written since the last kick.
+    fn kick(&mut self) {
+        use std::os::unix::io::AsRawFd;
+        let written = self.pos - self.buf.len() as u64;
+        if written >= self.kicked + KICK {
+            // SAFETY: valid fd; a hint, errors ignored (fsync follows).
+            unsafe {
+                libc::sync_file_range(
+                    self.file.as_raw_fd(),
+                    self.kicked as libc::off64_t,
+                    (written - self.kicked) as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+            }
+            self.kicked = written;
+        }
+    }
+
     fn put(&mut self, b: &[u8]) -> io::Result<()> {
         if self.buf.len() + b.len() > (1 << 20) {
             self.flush()?;
         }
         if b.len() >= (1 << 20) {
             self.file.write_all(b)?;
+            self.pos += b.len() as u64;
+            self.kick();
+            return Ok(());
         } else {
             self.buf.extend_from_slice(b);
         }
@@ -216,6 +306,7 @@ impl Out {
     fn flush(&mut self) -> io::Result<()> {
         self.file.write_all(&self.buf)?;
         self.buf.clear();
+        self.kick();
         Ok(())
     }
     /// Copy `[start, end)` of `src`; large ranges in the kernel
@@ -227,7 +318,7 @@ impl Out {
             self.flush()?;
             while at < end {
                 let mut off = at as libc::loff_t;
-                let want = ((end - at) as usize).min(1 << 30);
+                let want = ((end - at) as usize).min(KICK as usize);
                 // SAFETY: valid fds; off is a valid in/out pointer; a null
                 // out offset means the output file position, which our
                 // sequential writes keep.
@@ -246,6 +337,7 @@ impl Out {
                 }
                 at += n as u64;
                 self.pos += n as u64;
+                self.kick();
             }
         }
         while at < end {
@@ -355,7 +447,7 @@ pub(crate) fn rewrite(mb: &mut Mailbox, drop: &HashSet<u32>) -> Result<(), Store
             let st = file
                 .metadata()
                 .map_err(|e| io_error("fstat", &mb.path, e))?;
-            mb.file = file;
+            close_in_background(std::mem::replace(&mut mb.file, file));
             mb.stamp = Stamp::of(&st);
             mb.preamble_end = newlocs.0;
             let view: std::collections::HashMap<u32, usize> = mb
@@ -412,8 +504,15 @@ fn write_all(
         file,
         buf: Vec::with_capacity(1 << 20),
         pos: 0,
+        kicked: 0,
     };
     let mut tmp = Vec::new();
+    let mut win = Window {
+        buf: Vec::new(),
+        start: 0,
+        reads: 0,
+    };
+    advise_sequential(&mb.file);
     out.copy(&mb.file, 0, mb.preamble_end, &mut tmp)?;
     let preamble_end = out.pos;
     let mut locs = Vec::with_capacity(items.len());
@@ -471,10 +570,21 @@ fn write_all(
             out.copy(&mb.file, rs, re, &mut tmp)?;
         }
         let from_start = out.pos;
-        out.copy(&mb.file, l.from_start, l.hdr_start, &mut tmp)?;
+        // From_ line, header and (if not huge) body come from one window
+        // read ahead over the old file: one pread per WINDOW bytes instead
+        // of several per message.
+        let body_len = l.end - l.body_start;
+        let want_end = if body_len <= WINDOW as u64 {
+            l.end
+        } else {
+            l.body_start
+        };
+        let w = win.get(&mb.file, l.from_start, want_end)?;
+        let hlen = (l.body_start - l.hdr_start) as usize;
+        let flen = (l.hdr_start - l.from_start) as usize;
+        out.put(&w[..flen])?;
         let hdr_start = out.pos;
-        let mut hdr = vec![0u8; (l.body_start - l.hdr_start) as usize];
-        mb.file.read_exact_at(&mut hdr, l.hdr_start)?;
+        let hdr = &w[flen..flen + hlen];
         let mut blank: &[u8] = b"";
         let mut hidden = false;
         for line in hdr.split_inclusive(|&c| c == b'\n') {
@@ -493,6 +603,7 @@ fn write_all(
         if !hdr.is_empty() && hdr.last() != Some(&b'\n') {
             out.put(b"\n")?;
         }
+        let hdr_was_empty = hdr.is_empty();
         let r = Render {
             flags: m.flags,
             old: true,
@@ -515,16 +626,19 @@ fn write_all(
         let region = (region_start, out.pos);
         out.put(blank)?;
         let body_start = out.pos;
-        out.copy(&mb.file, l.body_start, l.end, &mut tmp)?;
-        let end = out.pos;
-        // Separator; a last line without LF gets one first.
-        let mut last = [0u8; 1];
-        let ends_lf = if l.end > l.body_start {
+        let ends_lf = if body_len == 0 {
+            !blank.is_empty() || hdr_was_empty
+        } else if body_len <= WINDOW as u64 {
+            let w = win.get(&mb.file, l.body_start, l.end)?;
+            out.put(w)?;
+            w.last() == Some(&b'\n')
+        } else {
+            out.copy(&mb.file, l.body_start, l.end, &mut tmp)?;
+            let mut last = [0u8; 1];
             mb.file.read_exact_at(&mut last, l.end - 1)?;
             last[0] == b'\n'
-        } else {
-            !blank.is_empty() || l.body_start == l.hdr_start
         };
+        let end = out.pos;
         // A last message without final newline stays exactly as it was.
         let last_item = n + 1 == items.len();
         let end = match (ends_lf, last_item) {
@@ -563,6 +677,9 @@ fn write_all(
     f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(
         orig.mode() & 0o7777,
     ))?;
+    log::debug!("rewrite window reads={}", win.reads);
+    mb.rewrite_reads
+        .store(win.reads, std::sync::atomic::Ordering::Relaxed);
     Ok((f, (preamble_end, locs)))
 }
 

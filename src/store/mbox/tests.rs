@@ -349,3 +349,25 @@ fn pure_append_sync_skips_metadata_reread() {
     assert_eq!((ch.new, ch.flags_changed), (1, vec![1]));
     assert_eq!(r.region_rereads, 3);
 }
+
+/// Expunge speed: the first rewrite (metadata added to every message)
+/// reads the old file in large windows, not several preads per message.
+#[test]
+fn first_rewrite_reads_in_windows() {
+    let mut data = String::new();
+    for i in 0..3000 {
+        data.push_str(&format!("{F}Subject: {i}\n\nbody {i}\nFrom quoted\n\n"));
+    }
+    let p = tmp("windows", data.as_bytes());
+    let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    let before: Vec<String> = (1..3000).map(|i| view(&mut mb, i)).collect();
+    mb.expunge(&[0]).unwrap();
+    assert!(
+        mb.rewrite_reads.load(std::sync::atomic::Ordering::Relaxed) <= 2,
+        "{} reads",
+        mb.rewrite_reads.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    let mut fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    let after: Vec<String> = (0..2999).map(|i| view(&mut fresh, i)).collect();
+    assert_eq!(before, after);
+}
