@@ -70,6 +70,8 @@
 //! a file-size limit gives an error instead of killing the process.
 
 mod append;
+#[doc(hidden)]
+pub mod fuzzing;
 mod headers;
 mod lock;
 mod rewrite;
