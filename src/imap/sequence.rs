@@ -114,10 +114,7 @@ impl SequenceSet {
 
     /// A set of one number.
     pub fn single(n: u32) -> SequenceSet {
-        SequenceSet::Ranges(vec![SeqRange {
-            start: SeqNum::Num(n),
-            end: SeqNum::Num(n),
-        }])
+        SequenceSet::Ranges(vec![SeqRange { start: SeqNum::Num(n), end: SeqNum::Num(n) }])
     }
 
     fn resolve(&self, star: u32) -> Ranges {
@@ -126,14 +123,8 @@ impl SequenceSet {
             SequenceSet::Ranges(r) => r
                 .iter()
                 .map(|r| {
-                    let a = match r.start {
-                        SeqNum::Num(n) => n,
-                        SeqNum::Star => star,
-                    };
-                    let b = match r.end {
-                        SeqNum::Num(n) => n,
-                        SeqNum::Star => star,
-                    };
+                    let a = match r.start { SeqNum::Num(n) => n, SeqNum::Star => star };
+                    let b = match r.end { SeqNum::Num(n) => n, SeqNum::Star => star };
                     (a.min(b), a.max(b))
                 })
                 .collect(),
@@ -212,11 +203,7 @@ impl Ranges {
 
     /// Builds ranges from numbers in any order (zeros are dropped).
     pub fn from_numbers(nums: impl IntoIterator<Item = u32>) -> Ranges {
-        let mut v: Vec<(u32, u32)> = nums
-            .into_iter()
-            .filter(|&n| n != 0)
-            .map(|n| (n, n))
-            .collect();
+        let mut v: Vec<(u32, u32)> = nums.into_iter().filter(|&n| n != 0).map(|n| (n, n)).collect();
         Ranges::normalise(&mut v);
         Ranges(v)
     }
@@ -312,15 +299,9 @@ mod tests {
             ("1", SequenceSet::Ranges(vec![r(Num(1), Num(1))])),
             ("*", SequenceSet::Ranges(vec![r(Star, Star)])),
             ("1:*", SequenceSet::Ranges(vec![r(Num(1), Star)])),
-            (
-                "1:*,3,5:7",
-                SequenceSet::Ranges(vec![r(Num(1), Star), r(Num(3), Num(3)), r(Num(5), Num(7))]),
-            ),
+            ("1:*,3,5:7", SequenceSet::Ranges(vec![r(Num(1), Star), r(Num(3), Num(3)), r(Num(5), Num(7))])),
             ("7:5", SequenceSet::Ranges(vec![r(Num(7), Num(5))])),
-            (
-                "4294967295",
-                SequenceSet::Ranges(vec![r(Num(u32::MAX), Num(u32::MAX))]),
-            ),
+            ("4294967295", SequenceSet::Ranges(vec![r(Num(u32::MAX), Num(u32::MAX))])),
             ("$", SequenceSet::Saved),
         ];
         for (s, want) in ok {
@@ -350,13 +331,8 @@ mod tests {
 
     #[test]
     fn too_many_ranges() {
-        let s: Vec<String> = (1..=MAX_RANGES as u32 + 1)
-            .map(|n| (n * 2).to_string())
-            .collect();
-        assert_eq!(
-            SequenceSet::parse(s.join(",").as_bytes()),
-            Err(SequenceError::TooManyRanges)
-        );
+        let s: Vec<String> = (1..=MAX_RANGES as u32 + 1).map(|n| (n * 2).to_string()).collect();
+        assert_eq!(SequenceSet::parse(s.join(",").as_bytes()), Err(SequenceError::TooManyRanges));
     }
 
     #[test]
@@ -364,16 +340,10 @@ mod tests {
         let p = |s: &str| SequenceSet::parse(s.as_bytes()).unwrap();
         assert_eq!(p("1:*").resolve_seq(5).unwrap().as_slice(), &[(1, 5)]);
         assert_eq!(p("*:3").resolve_seq(5).unwrap().as_slice(), &[(3, 5)]);
-        assert_eq!(
-            p("5,1:2,3").resolve_seq(5).unwrap().as_slice(),
-            &[(1, 3), (5, 5)]
-        );
+        assert_eq!(p("5,1:2,3").resolve_seq(5).unwrap().as_slice(), &[(1, 3), (5, 5)]);
         assert_eq!(p("6").resolve_seq(5), Err(SequenceError::OutOfRange));
         assert_eq!(p("*").resolve_seq(0), Err(SequenceError::OutOfRange));
-        assert_eq!(
-            p("1:4294967295").resolve_seq(5),
-            Err(SequenceError::OutOfRange)
-        );
+        assert_eq!(p("1:4294967295").resolve_seq(5), Err(SequenceError::OutOfRange));
     }
 
     #[test]
@@ -390,9 +360,7 @@ mod tests {
         assert_eq!(r.select_uids(&uids[..3]).collect::<Vec<_>>(), vec![2]);
         let r = p("4:8,10:199,201").resolve_uid(200);
         assert_eq!(r.select_uids(&uids).count(), 0);
-        assert!(
-            !r.contains(3) && r.contains(4) && r.contains(8) && !r.contains(9) && !r.contains(202)
-        );
+        assert!(!r.contains(3) && r.contains(4) && r.contains(8) && !r.contains(9) && !r.contains(202));
         assert_eq!(p("*").resolve_uid(0).len(), 0);
     }
 
@@ -401,13 +369,7 @@ mod tests {
         let r = Ranges::from_numbers([5, 1, 2, 3, 9, 10, 4294967295, 4294967294, 0]);
         assert_eq!(r.to_string(), "1:3,5,9:10,4294967294:4294967295");
         assert_eq!(render_compact(&[]), "");
-        assert_eq!(
-            render_compact(&[1, 2, 3, 7, 5, 6, u32::MAX]),
-            "1:3,7,5:6,4294967295"
-        );
-        assert_eq!(
-            render_compact(&[u32::MAX - 1, u32::MAX]),
-            "4294967294:4294967295"
-        );
+        assert_eq!(render_compact(&[1, 2, 3, 7, 5, 6, u32::MAX]), "1:3,7,5:6,4294967295");
+        assert_eq!(render_compact(&[u32::MAX - 1, u32::MAX]), "4294967294:4294967295");
     }
 }

@@ -172,11 +172,7 @@ mod tests {
         ];
         for (utf8, utf7) in table {
             assert_eq!(encode(utf8), *utf7, "encode {utf8}");
-            assert_eq!(
-                decode(utf7.as_bytes()).as_deref(),
-                Ok(*utf8),
-                "decode {utf7}"
-            );
+            assert_eq!(decode(utf7.as_bytes()).as_deref(), Ok(*utf8), "decode {utf7}");
         }
     }
 

@@ -283,9 +283,7 @@ impl fmt::Display for Section {
             }
             write!(f, "{p}")?;
         }
-        let Some(text) = &self.text else {
-            return Ok(());
-        };
+        let Some(text) = &self.text else { return Ok(()) };
         if !self.part.is_empty() {
             f.write_str(".")?;
         }
@@ -320,11 +318,7 @@ pub enum FetchAttr {
     BodyStructure,
     Uid,
     /// `BODY[section]<origin.count>` or `BODY.PEEK[...]`.
-    BodySection {
-        peek: bool,
-        section: Section,
-        partial: Option<(u32, u32)>,
-    },
+    BodySection { peek: bool, section: Section, partial: Option<(u32, u32)> },
 }
 
 /// What a command asks for. UID forms carry `uid: true`.
@@ -336,118 +330,46 @@ pub enum CommandKind {
     StartTls,
     /// Mechanism upper-cased; `initial_response` is the SASL-IR argument
     /// as sent (base64, or `=` for an empty response).
-    Authenticate {
-        mechanism: String,
-        initial_response: Option<Secret>,
-    },
-    Login {
-        user: Vec<u8>,
-        password: Secret,
-    },
+    Authenticate { mechanism: String, initial_response: Option<Secret> },
+    Login { user: Vec<u8>, password: Secret },
     /// `params` are the upper-cased names of any select-params, ignored.
-    Select {
-        mailbox: MailboxName,
-        params: Vec<String>,
-    },
-    Examine {
-        mailbox: MailboxName,
-        params: Vec<String>,
-    },
+    Select { mailbox: MailboxName, params: Vec<String> },
+    Examine { mailbox: MailboxName, params: Vec<String> },
     /// `special_use` from `(USE (\Drafts ...))`, RFC 6154 §3.
-    Create {
-        mailbox: MailboxName,
-        special_use: Vec<String>,
-    },
-    Delete {
-        mailbox: MailboxName,
-    },
-    Rename {
-        from: MailboxName,
-        to: MailboxName,
-    },
-    Subscribe {
-        mailbox: MailboxName,
-    },
-    Unsubscribe {
-        mailbox: MailboxName,
-    },
+    Create { mailbox: MailboxName, special_use: Vec<String> },
+    Delete { mailbox: MailboxName },
+    Rename { from: MailboxName, to: MailboxName },
+    Subscribe { mailbox: MailboxName },
+    Unsubscribe { mailbox: MailboxName },
     List {
         reference: Vec<u8>,
         patterns: Vec<Vec<u8>>,
         selection: Vec<ListSelect>,
         returns: Vec<ListReturn>,
     },
-    Lsub {
-        reference: Vec<u8>,
-        pattern: Vec<u8>,
-    },
+    Lsub { reference: Vec<u8>, pattern: Vec<u8> },
     Namespace,
-    Status {
-        mailbox: MailboxName,
-        items: Vec<StatusItem>,
-    },
-    Append {
-        mailbox: MailboxName,
-        messages: Vec<AppendMessage>,
-    },
+    Status { mailbox: MailboxName, items: Vec<StatusItem> },
+    Append { mailbox: MailboxName, messages: Vec<AppendMessage> },
     Check,
     Close,
     Unselect,
     Expunge,
     /// `UID EXPUNGE set` (RFC 4315 §2.1).
-    UidExpunge {
-        set: SequenceSet,
-    },
+    UidExpunge { set: SequenceSet },
     /// `returns: None` is a plain SEARCH; `Some(vec![])` is `RETURN ()`.
-    Search {
-        uid: bool,
-        charset: Option<String>,
-        returns: Option<Vec<SearchReturn>>,
-        criteria: SearchKey,
-    },
-    Fetch {
-        uid: bool,
-        set: SequenceSet,
-        items: Vec<FetchAttr>,
-    },
-    Store {
-        uid: bool,
-        set: SequenceSet,
-        mode: StoreMode,
-        silent: bool,
-        flags: Vec<Flag>,
-    },
-    Copy {
-        uid: bool,
-        set: SequenceSet,
-        mailbox: MailboxName,
-    },
-    Move {
-        uid: bool,
-        set: SequenceSet,
-        mailbox: MailboxName,
-    },
-    Sort {
-        uid: bool,
-        criteria: Vec<SortCriterion>,
-        charset: String,
-        search: SearchKey,
-    },
-    Thread {
-        uid: bool,
-        algorithm: ThreadAlgorithm,
-        charset: String,
-        search: SearchKey,
-    },
+    Search { uid: bool, charset: Option<String>, returns: Option<Vec<SearchReturn>>, criteria: SearchKey },
+    Fetch { uid: bool, set: SequenceSet, items: Vec<FetchAttr> },
+    Store { uid: bool, set: SequenceSet, mode: StoreMode, silent: bool, flags: Vec<Flag> },
+    Copy { uid: bool, set: SequenceSet, mailbox: MailboxName },
+    Move { uid: bool, set: SequenceSet, mailbox: MailboxName },
+    Sort { uid: bool, criteria: Vec<SortCriterion>, charset: String, search: SearchKey },
+    Thread { uid: bool, algorithm: ThreadAlgorithm, charset: String, search: SearchKey },
     Idle,
     /// `None` for `ID NIL`; values may be NIL.
-    Id {
-        params: Option<IdParams>,
-    },
+    Id { params: Option<IdParams> },
     /// Capability names upper-cased.
-    Enable {
-        capabilities: Vec<String>,
-    },
+    Enable { capabilities: Vec<String> },
 }
 
 impl CommandKind {

@@ -169,11 +169,7 @@ impl CommandReader {
             self.command_bytes as u64 + u64::from(size) <= self.limits.max_command as u64
         };
         if !fits {
-            let kind = if self.append {
-                ErrorKind::LiteralTooBig
-            } else {
-                ErrorKind::CommandTooLong
-            };
+            let kind = if self.append { ErrorKind::LiteralTooBig } else { ErrorKind::CommandTooLong };
             return self.fail(kind, !sync);
         }
         self.expecting = Some(size);
@@ -197,11 +193,7 @@ impl CommandReader {
             _ => {
                 let tag = self.tag.take();
                 self.reset();
-                Err(ParseError {
-                    tag,
-                    kind: ErrorKind::Syntax("Literal length mismatch"),
-                    fatal: true,
-                })
+                Err(ParseError { tag, kind: ErrorKind::Syntax("Literal length mismatch"), fatal: true })
             }
         }
     }
@@ -214,11 +206,7 @@ impl CommandReader {
         self.reset();
         let result = parse::parse_command(&texts, literals, &limits);
         wipe(&mut texts);
-        Frame::Done(result.map_err(|kind| ParseError {
-            tag,
-            kind,
-            fatal: false,
-        }))
+        Frame::Done(result.map_err(|kind| ParseError { tag, kind, fatal: false }))
     }
 }
 

@@ -41,10 +41,7 @@ pub enum Code<'a> {
     Alert,
     AlreadyExists,
     /// UIDs of the appended messages, in order.
-    AppendUid {
-        uidvalidity: u32,
-        uids: &'a [u32],
-    },
+    AppendUid { uidvalidity: u32, uids: &'a [u32] },
     AuthenticationFailed,
     AuthorizationFailed,
     BadCharset(&'a [&'a str]),
@@ -54,11 +51,7 @@ pub enum Code<'a> {
     Closed,
     ContactAdmin,
     /// Source and destination UIDs, paired by position.
-    CopyUid {
-        uidvalidity: u32,
-        source: &'a [u32],
-        dest: &'a [u32],
-    },
+    CopyUid { uidvalidity: u32, source: &'a [u32], dest: &'a [u32] },
     ExpungeIssued,
     InUse,
     Limit,
@@ -118,13 +111,7 @@ impl Response {
     // ---- status responses ----
 
     /// `tag SP status [SP "[" code "]"] SP text CRLF`; `tag: None` is `*`.
-    pub fn status(
-        &mut self,
-        tag: Option<&Tag>,
-        status: Status,
-        code: Option<Code<'_>>,
-        text: &str,
-    ) {
+    pub fn status(&mut self, tag: Option<&Tag>, status: Status, code: Option<Code<'_>>, text: &str) {
         match tag {
             Some(t) => self.buf.extend_from_slice(t.as_str().as_bytes()),
             None => self.buf.push(b'*'),
@@ -163,11 +150,7 @@ impl Response {
     /// `+ base64 CRLF`: an AUTHENTICATE challenge, already encoded.
     pub fn continuation_base64(&mut self, base64: &str) {
         self.buf.extend_from_slice(b"+ ");
-        self.buf.extend(
-            base64
-                .bytes()
-                .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')),
-        );
+        self.buf.extend(base64.bytes().filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')));
         self.buf.extend_from_slice(b"\r\n");
         self.need_space = false;
     }
@@ -177,18 +160,12 @@ impl Response {
     pub fn parse_error(&mut self, e: &ParseError) {
         let text = e.kind.to_string();
         match (&e.tag, &e.kind) {
-            (Some(t), ErrorKind::LiteralTooBig) => {
-                self.tagged(t, Status::No, Some(Code::TooBig), &text)
-            }
+            (Some(t), ErrorKind::LiteralTooBig) => self.tagged(t, Status::No, Some(Code::TooBig), &text),
             (Some(t), _) => self.tagged(t, Status::Bad, None, &text),
             (None, _) => self.untagged(Status::Bad, None, &text),
         }
         if e.fatal {
-            self.untagged(
-                Status::Bye,
-                None,
-                "Cannot resynchronise after refused literal",
-            );
+            self.untagged(Status::Bye, None, "Cannot resynchronise after refused literal");
         }
     }
 
@@ -203,13 +180,7 @@ impl Response {
             // some parsers; "OK" style texts are always given by callers.
             self.buf.extend_from_slice(b"done");
         }
-        self.buf.extend(text.bytes().map(|b| {
-            if matches!(b, b'\r' | b'\n' | 0) {
-                b' '
-            } else {
-                b
-            }
-        }));
+        self.buf.extend(text.bytes().map(|b| if matches!(b, b'\r' | b'\n' | 0) { b' ' } else { b }));
     }
 
     fn code(&mut self, c: Code<'_>) {
@@ -217,10 +188,9 @@ impl Response {
         match c {
             Code::Alert => w(self, "ALERT"),
             Code::AlreadyExists => w(self, "ALREADYEXISTS"),
-            Code::AppendUid { uidvalidity, uids } => w(
-                self,
-                &format!("APPENDUID {uidvalidity} {}", render_compact(uids)),
-            ),
+            Code::AppendUid { uidvalidity, uids } => {
+                w(self, &format!("APPENDUID {uidvalidity} {}", render_compact(uids)))
+            }
             Code::AuthenticationFailed => w(self, "AUTHENTICATIONFAILED"),
             Code::AuthorizationFailed => w(self, "AUTHORIZATIONFAILED"),
             Code::BadCharset(cs) => {
@@ -245,17 +215,9 @@ impl Response {
             Code::ClientBug => w(self, "CLIENTBUG"),
             Code::Closed => w(self, "CLOSED"),
             Code::ContactAdmin => w(self, "CONTACTADMIN"),
-            Code::CopyUid {
-                uidvalidity,
-                source,
-                dest,
-            } => w(
+            Code::CopyUid { uidvalidity, source, dest } => w(
                 self,
-                &format!(
-                    "COPYUID {uidvalidity} {} {}",
-                    render_compact(source),
-                    render_compact(dest)
-                ),
+                &format!("COPYUID {uidvalidity} {} {}", render_compact(source), render_compact(dest)),
             ),
             Code::ExpungeIssued => w(self, "EXPUNGEISSUED"),
             Code::InUse => w(self, "INUSE"),
@@ -309,8 +271,7 @@ impl Response {
     /// printable ASCII and SP only; anything else is dropped, so no CR/LF
     /// can ever split a line.
     fn atom_bytes(&mut self, s: &[u8]) {
-        self.buf
-            .extend(s.iter().filter(|&&b| (0x20..=0x7e).contains(&b)));
+        self.buf.extend(s.iter().filter(|&&b| (0x20..=0x7e).contains(&b)));
     }
 
     /// A keyword, flag or item name: `FETCH`, `\Seen`,
@@ -388,8 +349,7 @@ impl Response {
     }
 
     fn literal_bytes(&mut self, s: &[u8]) {
-        self.buf
-            .extend_from_slice(format!("{{{}}}\r\n", s.len()).as_bytes());
+        self.buf.extend_from_slice(format!("{{{}}}\r\n", s.len()).as_bytes());
         self.buf.extend_from_slice(s);
     }
 
@@ -449,21 +409,8 @@ impl Response {
 
     /// `* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [ALL set] [COUNT n]`
     /// (RFC 4731 §3.1); absent items are `None`, an empty ALL is left out.
-    pub fn esearch(
-        &mut self,
-        tag: &Tag,
-        uid: bool,
-        min: Option<u32>,
-        max: Option<u32>,
-        all: Option<&str>,
-        count: Option<u32>,
-    ) {
-        self.begin()
-            .atom("ESEARCH")
-            .open()
-            .atom("TAG")
-            .string(tag.as_str().as_bytes())
-            .close();
+    pub fn esearch(&mut self, tag: &Tag, uid: bool, min: Option<u32>, max: Option<u32>, all: Option<&str>, count: Option<u32>) {
+        self.begin().atom("ESEARCH").open().atom("TAG").string(tag.as_str().as_bytes()).close();
         if uid {
             self.atom("UID");
         }
@@ -484,9 +431,7 @@ impl Response {
 }
 
 fn is_quotable(s: &[u8]) -> bool {
-    s.len() <= 1024
-        && s.iter()
-            .all(|&b| (0x01..=0x7f).contains(&b) && !matches!(b, b'\r' | b'\n' | b'"' | b'\\'))
+    s.len() <= 1024 && s.iter().all(|&b| (0x01..=0x7f).contains(&b) && !matches!(b, b'\r' | b'\n' | b'"' | b'\\'))
 }
 
 #[cfg(test)]
@@ -504,139 +449,36 @@ mod tests {
         let flags = ["\\Seen", "\\Deleted", "\\*"];
         type Row<'a> = (Option<Tag>, Status, Option<Code<'a>>, &'a str, &'a str);
         let table: Vec<Row<'_>> = vec![
-            (
-                None,
-                Status::Ok,
-                Some(Code::Capability(&caps)),
-                "ready",
-                "* OK [CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN] ready\r\n",
-            ),
+            (None, Status::Ok, Some(Code::Capability(&caps)), "ready", "* OK [CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN] ready\r\n"),
+            (Some(tag()), Status::Ok, Some(Code::ReadWrite), "SELECT completed", "a1 OK [READ-WRITE] SELECT completed\r\n"),
+            (None, Status::Ok, Some(Code::UidValidity(3857529045)), "UIDs valid", "* OK [UIDVALIDITY 3857529045] UIDs valid\r\n"),
+            (None, Status::Ok, Some(Code::UidNext(4392)), "x", "* OK [UIDNEXT 4392] x\r\n"),
+            (None, Status::Ok, Some(Code::PermanentFlags(&flags)), "x", "* OK [PERMANENTFLAGS (\\Seen \\Deleted \\*)] x\r\n"),
             (
                 Some(tag()),
                 Status::Ok,
-                Some(Code::ReadWrite),
-                "SELECT completed",
-                "a1 OK [READ-WRITE] SELECT completed\r\n",
-            ),
-            (
-                None,
-                Status::Ok,
-                Some(Code::UidValidity(3857529045)),
-                "UIDs valid",
-                "* OK [UIDVALIDITY 3857529045] UIDs valid\r\n",
-            ),
-            (
-                None,
-                Status::Ok,
-                Some(Code::UidNext(4392)),
-                "x",
-                "* OK [UIDNEXT 4392] x\r\n",
-            ),
-            (
-                None,
-                Status::Ok,
-                Some(Code::PermanentFlags(&flags)),
-                "x",
-                "* OK [PERMANENTFLAGS (\\Seen \\Deleted \\*)] x\r\n",
-            ),
-            (
-                Some(tag()),
-                Status::Ok,
-                Some(Code::AppendUid {
-                    uidvalidity: 38505,
-                    uids: &[3955, 3956, 3957, 3960],
-                }),
+                Some(Code::AppendUid { uidvalidity: 38505, uids: &[3955, 3956, 3957, 3960] }),
                 "APPEND completed",
                 "a1 OK [APPENDUID 38505 3955:3957,3960] APPEND completed\r\n",
             ),
             (
                 Some(tag()),
                 Status::Ok,
-                Some(Code::CopyUid {
-                    uidvalidity: 38505,
-                    source: &[304, 319, 320, 321],
-                    dest: &[3956, 3957, 3958, 3959],
-                }),
+                Some(Code::CopyUid { uidvalidity: 38505, source: &[304, 319, 320, 321], dest: &[3956, 3957, 3958, 3959] }),
                 "Done",
                 "a1 OK [COPYUID 38505 304,319:321 3956:3959] Done\r\n",
             ),
-            (
-                Some(tag()),
-                Status::No,
-                Some(Code::TryCreate),
-                "No such mailbox",
-                "a1 NO [TRYCREATE] No such mailbox\r\n",
-            ),
-            (
-                Some(tag()),
-                Status::No,
-                Some(Code::Nonexistent),
-                "x",
-                "a1 NO [NONEXISTENT] x\r\n",
-            ),
-            (
-                Some(tag()),
-                Status::No,
-                Some(Code::AlreadyExists),
-                "x",
-                "a1 NO [ALREADYEXISTS] x\r\n",
-            ),
-            (
-                Some(tag()),
-                Status::No,
-                Some(Code::ServerBug),
-                "Internal error",
-                "a1 NO [SERVERBUG] Internal error\r\n",
-            ),
-            (
-                Some(tag()),
-                Status::No,
-                Some(Code::TooBig),
-                "x",
-                "a1 NO [TOOBIG] x\r\n",
-            ),
-            (
-                None,
-                Status::Ok,
-                Some(Code::Alert),
-                "x",
-                "* OK [ALERT] x\r\n",
-            ),
-            (
-                Some(tag()),
-                Status::Bad,
-                Some(Code::ClientBug),
-                "x",
-                "a1 BAD [CLIENTBUG] x\r\n",
-            ),
-            (
-                Some(tag()),
-                Status::No,
-                Some(Code::BadCharset(&["UTF-8", "US-ASCII"])),
-                "x",
-                "a1 NO [BADCHARSET (UTF-8 US-ASCII)] x\r\n",
-            ),
-            (
-                None,
-                Status::Bye,
-                None,
-                "Autologout\r\n* OK forged",
-                "* BYE Autologout  * OK forged\r\n",
-            ),
-            (
-                None,
-                Status::Ok,
-                None,
-                "[ALERT] not a code",
-                "* OK  [ALERT] not a code\r\n",
-            ),
-            (
-                None,
-                Status::Preauth,
-                None,
-                "as alice",
-                "* PREAUTH as alice\r\n",
-            ),
+            (Some(tag()), Status::No, Some(Code::TryCreate), "No such mailbox", "a1 NO [TRYCREATE] No such mailbox\r\n"),
+            (Some(tag()), Status::No, Some(Code::Nonexistent), "x", "a1 NO [NONEXISTENT] x\r\n"),
+            (Some(tag()), Status::No, Some(Code::AlreadyExists), "x", "a1 NO [ALREADYEXISTS] x\r\n"),
+            (Some(tag()), Status::No, Some(Code::ServerBug), "Internal error", "a1 NO [SERVERBUG] Internal error\r\n"),
+            (Some(tag()), Status::No, Some(Code::TooBig), "x", "a1 NO [TOOBIG] x\r\n"),
+            (None, Status::Ok, Some(Code::Alert), "x", "* OK [ALERT] x\r\n"),
+            (Some(tag()), Status::Bad, Some(Code::ClientBug), "x", "a1 BAD [CLIENTBUG] x\r\n"),
+            (Some(tag()), Status::No, Some(Code::BadCharset(&["UTF-8", "US-ASCII"])), "x", "a1 NO [BADCHARSET (UTF-8 US-ASCII)] x\r\n"),
+            (None, Status::Bye, None, "Autologout\r\n* OK forged", "* BYE Autologout  * OK forged\r\n"),
+            (None, Status::Ok, None, "[ALERT] not a code", "* OK  [ALERT] not a code\r\n"),
+            (None, Status::Preauth, None, "as alice", "* PREAUTH as alice\r\n"),
         ];
         for (t, st, code, text, want) in table {
             let mut r = Response::new();
@@ -648,46 +490,14 @@ mod tests {
     #[test]
     fn data_items_and_quoting() {
         let mut r = Response::new();
-        r.begin()
-            .number(12u32)
-            .atom("FETCH")
-            .open()
-            .atom("FLAGS")
-            .open()
-            .atom("\\Seen")
-            .atom("$Junk")
-            .close();
-        r.atom("UID")
-            .number(4u32)
-            .atom("BODY[]")
-            .literal(b"Hi\r\n")
-            .close()
-            .end();
-        assert_eq!(
-            r.as_bytes(),
-            b"* 12 FETCH (FLAGS (\\Seen $Junk) UID 4 BODY[] {4}\r\nHi\r\n)\r\n"
-        );
+        r.begin().number(12u32).atom("FETCH").open().atom("FLAGS").open().atom("\\Seen").atom("$Junk").close();
+        r.atom("UID").number(4u32).atom("BODY[]").literal(b"Hi\r\n").close().end();
+        assert_eq!(r.as_bytes(), b"* 12 FETCH (FLAGS (\\Seen $Junk) UID 4 BODY[] {4}\r\nHi\r\n)\r\n");
         r.clear();
-        r.begin()
-            .atom("LIST")
-            .open()
-            .close()
-            .string(b"/")
-            .astring(b"INBOX")
-            .end();
+        r.begin().atom("LIST").open().close().string(b"/").astring(b"INBOX").end();
         assert_eq!(r.take(), b"* LIST () \"/\" INBOX\r\n");
-        r.begin()
-            .number(1u32)
-            .atom("FETCH")
-            .open()
-            .atom("BODY[HEADER.FIELDS (FROM TO)]\r\n")
-            .nil()
-            .close()
-            .end();
-        assert_eq!(
-            r.take(),
-            b"* 1 FETCH (BODY[HEADER.FIELDS (FROM TO)] NIL)\r\n"
-        );
+        r.begin().number(1u32).atom("FETCH").open().atom("BODY[HEADER.FIELDS (FROM TO)]\r\n").nil().close().end();
+        assert_eq!(r.take(), b"* 1 FETCH (BODY[HEADER.FIELDS (FROM TO)] NIL)\r\n");
         let table: &[(&[u8], &[u8])] = &[
             (b"plain", b"plain"),
             (b"", b"\"\""),
@@ -724,16 +534,7 @@ mod tests {
     /// writer are read by the command parser as the same bytes.
     #[test]
     fn written_strings_round_trip_through_parser() {
-        let samples: &[&[u8]] = &[
-            b"x",
-            b"two words",
-            b"q\"uote",
-            b"back\\slash",
-            b"line\r\nbreak",
-            b"\xe2\x82\xac",
-            b"NIL",
-            b"]",
-        ];
+        let samples: &[&[u8]] = &[b"x", b"two words", b"q\"uote", b"back\\slash", b"line\r\nbreak", b"\xe2\x82\xac", b"NIL", b"]"];
         for s in samples {
             let mut r = Response::new();
             r.atom("a1").atom("LOGIN").astring(s).astring(b"pw").end();
@@ -767,12 +568,7 @@ mod tests {
         r.counted(3, "EXISTS");
         r.capability(&["IMAP4rev1", "IDLE"]);
         r.flags(&["\\Seen", "$Junk"]);
-        r.list(
-            "LIST",
-            &["\\HasNoChildren", "\\Sent"],
-            Some(b'/'),
-            b"Sent Items",
-        );
+        r.list("LIST", &["\\HasNoChildren", "\\Sent"], Some(b'/'), b"Sent Items");
         r.list("LSUB", &[], None, b"INBOX");
         r.search([]);
         r.search([2, 5]);
@@ -801,11 +597,7 @@ mod tests {
         ];
         for (t, kind, fatal, want) in cases {
             let mut r = Response::new();
-            r.parse_error(&ParseError {
-                tag: t.clone(),
-                kind: kind.clone(),
-                fatal: *fatal,
-            });
+            r.parse_error(&ParseError { tag: t.clone(), kind: kind.clone(), fatal: *fatal });
             assert_eq!(String::from_utf8_lossy(r.as_bytes()), *want);
         }
     }
