@@ -66,7 +66,8 @@
 //! the last `sync` gives `NotFound`) → `set_flags` + `write_back` (STORE,
 //! POP3 RETR \Seen) / `expunge` (EXPUNGE, CLOSE, POP3 QUIT). Delivery and
 //! APPEND/COPY use the free function [`append`] (the selected mailbox then
-//! sees the message at its next `sync`). The store ignores SIGXFSZ so that
+//! sees the message at its next `sync`). RENAME INBOX is
+//! `Folders::rename_inbox` (append all, fsync, then expunge). The store ignores SIGXFSZ so that
 //! a file-size limit gives an error instead of killing the process.
 
 mod append;
