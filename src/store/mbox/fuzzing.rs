@@ -170,5 +170,8 @@ mod tests {
         }
         super::header_codec(b"Status: RO\nX-Status: AF\nX-Keywords: a b\n\0\x07\x05\0\0\0one two two");
         super::header_codec(b"\0\x1f");
+        // Fuzz find: a keyword "," came back as no keyword at all.
+        super::header_codec(b"\n \0\0 \n 8\t,");
+        super::header_codec(b"\0\0\0\0\0\0a,b c");
     }
 }
