@@ -5,7 +5,7 @@
 //!   messages; offsets are ordered and inside the input; every size is the
 //!   length of the client view the server would send.
 //! * [`header_codec`]: metadata header lines parse without panics, and
-//!   what [`Render`](super::headers::Render) writes (padded, and re-fitted
+//!   what `headers::Render` writes (padded, and re-fitted
 //!   to the same length as in-place writes do) parses back to the same
 //!   flags, keywords and UID.
 
