@@ -39,6 +39,9 @@ pub(crate) struct Selected {
     announced_keywords: usize,
     /// FETCH set `\Seen`: write back after the command.
     pub seen_dirty: bool,
+    /// The client has been told of at least one message (so it may hold
+    /// UIDs, and a UIDVALIDITY change must end the session).
+    uids_reported: bool,
 }
 
 impl Selected {
@@ -64,13 +67,14 @@ impl Selected {
             }
             r => r?,
         };
-        let recent = mbox.messages().iter().map(|m| m.recent).collect();
+        let recent: Vec<bool> = mbox.messages().iter().map(|m| m.recent).collect();
         Ok(Selected {
             announced_keywords: mbox.keywords().len(),
             mbox,
             name,
             path,
             read_only,
+            uids_reported: !recent.is_empty(),
             recent,
             seen_dirty: false,
         })
@@ -211,14 +215,24 @@ impl Selected {
     }
 
     /// Picks up other processes' changes and writes them as untagged
-    /// data. A changed UIDVALIDITY ends the session (`BYE`).
+    /// data. A changed UIDVALIDITY ends the session (`BYE`) once the
+    /// client may hold UIDs; before that (an empty mailbox whose implicit
+    /// UIDVALIDITY became the first message's) the session carries on
+    /// with the new value (RFC 3501 §2.3.1.1 only forbids reusing UIDs).
     pub(crate) fn report_changes(&mut self, out: &mut Response) -> Result<(), ImapError> {
         self.write_seen()?;
         let ch = self.mbox.sync()?;
         if ch.uid_validity_changed {
-            return Err(ImapError::Bye(
-                "Mailbox was changed by another program, UIDs are no longer valid".into(),
-            ));
+            if self.uids_reported {
+                return Err(ImapError::Bye(
+                    "Mailbox was changed by another program, UIDs are no longer valid".into(),
+                ));
+            }
+            out.untagged(
+                Status::Ok,
+                Some(crate::imap::wire::Code::UidValidity(self.mbox.uid_validity())),
+                "UIDs valid",
+            );
         }
         self.announce_expunged(&ch.expunged, out);
         self.announce_keywords(out);
@@ -234,6 +248,7 @@ impl Selected {
             self.recent.truncate(self.mbox.len());
         }
         if ch.new > 0 {
+            self.uids_reported |= self.count() > 0;
             out.counted(self.count(), "EXISTS");
             out.counted(self.recent_count(), "RECENT");
         }

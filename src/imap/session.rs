@@ -27,7 +27,8 @@ use std::process::ExitCode;
 pub(crate) const MAX_BAD_COMMANDS: u32 = 20;
 /// Longest command text, and APPEND literal, before login (an APPEND is
 /// then read, within this bound, only to be refused by the state gate).
-const PREAUTH_MAX_COMMAND: usize = 16 * 1024;
+/// 64 KiB as Dovecot's imap-login: an ID with 30 long pairs fits.
+const PREAUTH_MAX_COMMAND: usize = 64 * 1024;
 
 /// The logged-in user and where their mail is.
 pub(crate) struct User {

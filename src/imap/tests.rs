@@ -803,6 +803,36 @@ fn replaced_mailbox_with_new_uidvalidity_ends_the_session() {
     );
 }
 
+/// A session on an empty INBOX never saw a UID, so the implicit
+/// UIDVALIDITY (1) turning into the first message's is no reason for BYE.
+#[test]
+fn first_delivery_to_an_empty_inbox_keeps_the_session() {
+    let e = env("emptyinbox", "");
+    let mut a = Client::preauth(&e);
+    assert!(a.cmd("a1", "SELECT INBOX").contains("* 0 EXISTS\r\n"));
+    deliver(&e, "one");
+    let got = a.cmd("a2", "NOOP");
+    assert!(got.starts_with("* OK [UIDVALIDITY "), "{got}");
+    assert!(got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\na2 OK NOOP completed\r\n"), "{got}");
+    assert!(a.cmd("a3", "FETCH 1 (UID)").contains("* 1 FETCH (UID 1)\r\n"));
+}
+
+#[test]
+fn idle_on_an_empty_inbox_is_woken_by_a_delivery() {
+    let e = env("idleempty", "");
+    std::fs::remove_file(&e.folders.inbox).unwrap();
+    let mut a = Client::preauth(&e);
+    assert!(a.cmd("a1", "SELECT INBOX").contains("* 0 EXISTS\r\n"));
+    a.send("a2 IDLE\r\n");
+    assert_eq!(a.until("\r\n"), "+ idling\r\n");
+    deliver(&e, "one");
+    let got = a.until("RECENT\r\n");
+    assert!(got.starts_with("* OK [UIDVALIDITY "), "{got}");
+    assert!(got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\n"), "{got}");
+    a.send("DONE\r\n");
+    assert_eq!(a.until("\r\n"), "a2 OK IDLE terminated\r\n");
+}
+
 /// Random command mixes against a live mailbox (with deliveries between
 /// sessions): every command gets exactly one tagged answer, nothing panics.
 #[test]
