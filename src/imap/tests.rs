@@ -218,6 +218,9 @@ fn scen(name: &str) -> (Vec<&'static str>, bool) {
             "n LSUB \"\" \"*\"\r\n",
             "o LSUB \"\" \"%\"\r\n",
             "p LSUB \"work/\" \"%\"\r\n",
+            "q LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (work work/projects/alpha)\r\n",
+            "r LIST (X-FOO) \"\" %\r\n",
+            "s LIST \"\" % RETURN (X-FOO)\r\n",
         ],
         _ => vec![],
     };

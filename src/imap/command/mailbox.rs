@@ -324,9 +324,16 @@ pub(crate) fn list(
         .map(|p| full_pattern(&reference, p))
         .collect();
     let matching = |name: &[u8]| pats.iter().any(|p| folder::matches(p, name));
+    // CHILDINFO tells of subscribed descendants the reply does not list
+    // itself: one the patterns match is listed in its own right (RFC 5258
+    // §3.5 examples; Dovecot agrees).
     let subscribed_below = |name: &[u8]| {
-        subs.iter()
-            .any(|x| x.len() > name.len() + 1 && x.starts_with(name) && x[name.len()] == b'/')
+        subs.iter().any(|x| {
+            x.len() > name.len() + 1
+                && x.starts_with(name)
+                && x[name.len()] == b'/'
+                && !matching(x)
+        })
     };
     let mut seen: Vec<Vec<u8>> = Vec::new();
     for e in folders.list_all() {
