@@ -68,7 +68,7 @@ impl Selected {
             r => r?,
         };
         let recent: Vec<bool> = mbox.messages().iter().map(|m| m.recent).collect();
-        Ok(Selected {
+        let mut sel = Selected {
             announced_keywords: mbox.keywords().len(),
             mbox,
             name,
@@ -77,7 +77,43 @@ impl Selected {
             uids_reported: !recent.is_empty(),
             recent,
             seen_dirty: false,
-        })
+        };
+        sel.claim_recent(0);
+        Ok(sel)
+    }
+
+    /// Takes `\Recent` of messages `from..` for this session alone (RFC
+    /// 3501 §2.3.2): a read-write session marks them old on disk
+    /// (`Status: O`), so other sessions and STATUS stop counting them, as
+    /// UW does on SELECT and when it sees new mail. Best effort: if the
+    /// write fails, others merely see the messages as recent too.
+    fn claim_recent(&mut self, from: usize) {
+        if self.read_only {
+            return;
+        }
+        let mut any = false;
+        for i in from..self.mbox.len() {
+            if !self.mbox.messages()[i].recent {
+                continue;
+            }
+            // The store writes `O` with any metadata it writes back, but
+            // only for changed messages, so change a flag and restore it.
+            // TODO(store): a `Mailbox::mark_old(i)` would say this directly.
+            let flags = self.mbox.messages()[i].flags;
+            let kws = self.keyword_names(i);
+            let mut other = flags;
+            if flags.contains(Flags::DRAFT) {
+                other.remove(Flags::DRAFT);
+            } else {
+                other.insert(Flags::DRAFT);
+            }
+            self.mbox.set_flags(i, other, &kws);
+            self.mbox.set_flags(i, flags, &kws);
+            any = true;
+        }
+        if any {
+            let _ = self.mbox.write_back();
+        }
     }
 
     pub(crate) fn count(&self) -> u32 {
@@ -246,6 +282,7 @@ impl Selected {
             self.recent
                 .extend(self.mbox.messages()[start..].iter().map(|m| m.recent));
             self.recent.truncate(self.mbox.len());
+            self.claim_recent(start);
         }
         if ch.new > 0 {
             self.uids_reported |= self.count() > 0;

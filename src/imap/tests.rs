@@ -564,7 +564,8 @@ fn two_sessions_see_each_other() {
     );
     assert_eq!(
         b.cmd("b2", "NOOP"),
-        "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\nb2 OK NOOP completed\r\n"
+        // A, selected first, holds \Recent (RFC 3501 §2.3.2).
+        "* 1 FETCH (FLAGS (\\Deleted))\r\nb2 OK NOOP completed\r\n"
     );
     assert_eq!(
         a.cmd("a3", "EXPUNGE"),
@@ -834,6 +835,24 @@ fn idle_on_an_empty_inbox_is_woken_by_a_delivery() {
     assert!(got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\n"), "{got}");
     a.send("DONE\r\n");
     assert_eq!(a.until("\r\n"), "a2 OK IDLE terminated\r\n");
+}
+
+/// A read-write SELECT takes `\Recent`; EXAMINE leaves it (imaptest `select`).
+#[test]
+fn select_takes_recent_examine_does_not() {
+    let inbox = INBOX.replace("Status: RO\n", "");
+    let e = env("takerecent", &inbox);
+    let out = e.run(&[
+        "a EXAMINE INBOX\r\n",
+        "b CLOSE\r\n",
+        "c STATUS INBOX (RECENT)\r\n",
+        "d SELECT INBOX\r\n",
+        "e CLOSE\r\n",
+        "f STATUS INBOX (RECENT)\r\n",
+    ]);
+    assert!(out.contains("* STATUS INBOX (RECENT 2)\r\nc OK"), "{out}");
+    assert!(out.contains("* 2 RECENT\r\n"), "{out}");
+    assert!(out.contains("* STATUS INBOX (RECENT 0)\r\nf OK"), "{out}");
 }
 
 /// Random command mixes against a live mailbox (with deliveries between
