@@ -39,6 +39,10 @@ pub(crate) struct Selected {
     announced_keywords: usize,
     /// FETCH set `\Seen`: write back after the command.
     pub seen_dirty: bool,
+    /// The file did not exist and could not be created (INBOX in a spool
+    /// directory only the MDA writes): `mbox` is an empty stand-in until
+    /// the file appears.
+    missing: bool,
     /// The client has been told of at least one message (so it may hold
     /// UIDs, and a UIDVALIDITY change must end the session).
     uids_reported: bool,
@@ -74,11 +78,44 @@ impl Selected {
             name,
             path,
             read_only,
+            missing: false,
             uids_reported: !recent.is_empty(),
             recent,
             seen_dirty: false,
         };
         sel.claim_recent(0);
+        Ok(sel)
+    }
+
+    /// SELECT of an INBOX whose spool file is missing and cannot be
+    /// created: an empty mailbox (UIDVALIDITY 1, as the store gives an empty
+    /// file) backed by an unlinked empty temporary file, replaced by the
+    /// real one once a delivery creates it (see [`Selected::report_changes`]).
+    pub(crate) fn open_missing(
+        path: PathBuf,
+        name: MailboxName,
+        read_only: bool,
+    ) -> Result<Selected, StoreError> {
+        let tmp = std::env::temp_dir().join(format!(
+            "postern-empty-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        ));
+        let made = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| crate::store::mbox::io_error("create", &tmp, e));
+        let opened = made.and_then(|_| {
+            Selected::open(tmp.clone(), name, true, false)
+        });
+        let _ = std::fs::remove_file(&tmp);
+        let mut sel = opened?;
+        sel.path = path;
+        sel.read_only = read_only;
+        sel.missing = true;
         Ok(sel)
     }
 
@@ -256,6 +293,22 @@ impl Selected {
     /// UIDVALIDITY became the first message's) the session carries on
     /// with the new value (RFC 3501 §2.3.1.1 only forbids reusing UIDs).
     pub(crate) fn report_changes(&mut self, out: &mut Response) -> Result<(), ImapError> {
+        if self.missing {
+            if std::fs::symlink_metadata(&self.path).is_err() {
+                return Ok(());
+            }
+            let real = Selected::open(self.path.clone(), self.name.clone(), self.read_only, false)?;
+            *self = real;
+            self.write_flag_lists(out);
+            out.untagged(
+                Status::Ok,
+                Some(crate::imap::wire::Code::UidValidity(self.mbox.uid_validity())),
+                "UIDs valid",
+            );
+            out.counted(self.count(), "EXISTS");
+            out.counted(self.recent_count(), "RECENT");
+            return Ok(());
+        }
         self.write_seen()?;
         let ch = self.mbox.sync()?;
         if ch.uid_validity_changed {

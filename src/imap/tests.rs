@@ -462,9 +462,19 @@ struct Client {
 impl Client {
     /// A logged-in session on `e`'s mailboxes in its own thread.
     fn preauth(e: &Env) -> Client {
+        Client::preauth_fsuid(e, None)
+    }
+
+    /// As [`Client::preauth`], the server thread checking file access as
+    /// `fsuid` (see `missing_inbox_in_a_read_only_spool_dir_is_empty`).
+    fn preauth_fsuid(e: &Env, fsuid: Option<u32>) -> Client {
         let (server_end, end) = crate::io::duplex();
         let (cfg, account, folders) = (e.cfg.clone(), e.account(), e.folders.clone());
         let server = std::thread::spawn(move || {
+            if let Some(u) = fsuid {
+                // SAFETY: changes this thread's filesystem uid only.
+                unsafe { libc::setfsuid(u) };
+            }
             let mut ctx = Context::new(cfg, Conn::new(Box::new(server_end)), None);
             super::serve_preauth(&mut ctx, account, folders);
         });
@@ -853,6 +863,47 @@ fn select_takes_recent_examine_does_not() {
     assert!(out.contains("* STATUS INBOX (RECENT 2)\r\nc OK"), "{out}");
     assert!(out.contains("* 2 RECENT\r\n"), "{out}");
     assert!(out.contains("* STATUS INBOX (RECENT 0)\r\nf OK"), "{out}");
+}
+
+/// No spool file and a spool directory only the MDA may write: INBOX is
+/// shown empty, not `NO [NOPERM]`, and a later delivery shows up.
+#[test]
+fn missing_inbox_in_a_read_only_spool_dir_is_empty() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut e = env("missinginbox", "");
+    let spool = e.dir.join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o555)).unwrap();
+    e.folders.inbox = spool.join("alice");
+    e.cfg.inbox = e.folders.inbox.display().to_string();
+    // As root, check permissions as nobody: setfsuid is per thread and drops
+    // CAP_DAC_OVERRIDE for this thread only (a no-op for other users).
+    // SAFETY: plain syscalls on this thread's credentials.
+    let old = unsafe { libc::setfsuid(65534) };
+    let out = e.run(&[
+        "a SELECT INBOX\r\n",
+        "b STATUS INBOX (MESSAGES UIDNEXT)\r\n",
+        "c LOGOUT\r\n",
+    ]);
+    unsafe { libc::setfsuid(old as libc::uid_t) };
+    assert!(out.contains("* 0 EXISTS\r\n"), "{out}");
+    assert!(out.contains("a OK [READ-WRITE] SELECT completed\r\n"), "{out}");
+    assert!(out.contains("* STATUS INBOX (MESSAGES 0 UIDNEXT 1)\r\n"), "{out}");
+
+    let mut a = Client::preauth_fsuid(&e, Some(65534));
+    assert!(a.cmd("a1", "SELECT INBOX").contains("* 0 EXISTS\r\n"));
+    assert_eq!(a.cmd("a2", "NOOP"), "a2 OK NOOP completed\r\n");
+    assert!(!e.folders.inbox.exists());
+    std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    deliver(&e, "one");
+    // The MDA creates the spool file owned by the user.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&e.folders.inbox, Some(65534), Some(65534)).unwrap();
+    }
+    let got = a.cmd("a3", "NOOP");
+    assert!(got.contains("* OK [UIDVALIDITY "), "{got}");
+    assert!(got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\na3 OK NOOP completed\r\n"), "{got}");
 }
 
 /// Random command mixes against a live mailbox (with deliveries between

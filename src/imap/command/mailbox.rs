@@ -25,19 +25,25 @@ fn not_selectable() -> ImapError {
     ImapError::no_code(RespCode::Cannot, "Mailbox is not selectable")
 }
 
-/// Creates a missing spool file, as UW does: INBOX always exists.
-fn ensure_inbox(folders: &Folders) -> Result<(), StoreError> {
+/// Creates a missing spool file, as UW does: INBOX always exists. False
+/// when it is missing and the spool directory is not ours to write (the
+/// MDA creates it at the first delivery): INBOX is then shown empty.
+fn ensure_inbox(folders: &Folders) -> Result<bool, StoreError> {
     if std::fs::symlink_metadata(&folders.inbox).is_err() {
-        let _ = Mailbox::open(
+        let created = Mailbox::open(
             &folders.inbox,
             &OpenOptions {
                 read_only: false,
                 exclusive_session: false,
                 create: true,
             },
-        )?;
+        );
+        match created {
+            Err(e) if e.kind == crate::store::ErrorKind::Permission => return Ok(false),
+            r => drop(r?),
+        }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// ```text
@@ -52,12 +58,13 @@ pub(crate) fn select(
     deselect(s);
     let folders = s.folders()?.clone();
     let path = folders.path(&name)?;
-    if name.is_inbox() {
-        ensure_inbox(&folders)?;
+    let mut sel = if name.is_inbox() && !ensure_inbox(&folders)? {
+        Selected::open_missing(path, name, read_only)?
     } else if path.is_dir() {
         return Err(not_selectable());
-    }
-    let mut sel = Selected::open(path, name, read_only, false)?;
+    } else {
+        Selected::open(path, name, read_only, false)?
+    };
     sel.write_flag_lists(&mut s.out);
     s.out.counted(sel.count(), "EXISTS");
     s.out.counted(sel.recent_count(), "RECENT");
@@ -451,7 +458,9 @@ fn status_numbers(
         }
     }
     if name.is_inbox() {
-        ensure_inbox(s.folders()?)?;
+        if !ensure_inbox(s.folders()?)? {
+            return Ok((0, 0, 1, 1, 0));
+        }
     } else if path.is_dir() {
         return Err(not_selectable());
     }
