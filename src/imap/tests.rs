@@ -123,6 +123,7 @@ fn scen(name: &str) -> (Vec<&'static str>, bool) {
             "j LSUB \"\" *\r\n",
             "k LIST (SUBSCRIBED) \"\" * RETURN (CHILDREN)\r\n",
             "l RENAME Sent Outbox/Sent\r\n",
+            "l2 LSUB \"\" *\r\n",
             "m DELETE Outbox\r\n",
             "n DELETE Outbox/Sent\r\n",
             "o DELETE INBOX\r\n",
