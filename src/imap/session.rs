@@ -161,6 +161,22 @@ impl<'c> Session<'c> {
         self.reader.set_limits(limits);
     }
 
+    /// The From_ line sender of messages this session APPENDs or COPYs:
+    /// the logged-in user, as UW writes (a name unfit for a From_ line,
+    /// or no login, gives MAILER-DAEMON).
+    pub(crate) fn envelope_sender(&self) -> String {
+        match &self.user {
+            Some(u)
+                if !u.account.user.is_empty()
+                    && u.account.user.len() <= 256
+                    && u.account.user.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                u.account.user.clone()
+            }
+            _ => "MAILER-DAEMON".into(),
+        }
+    }
+
     /// Sends what is buffered as one write.
     pub(crate) fn flush(&mut self) -> std::io::Result<()> {
         if self.out.is_empty() {

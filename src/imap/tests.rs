@@ -907,6 +907,26 @@ fn missing_inbox_in_a_read_only_spool_dir_is_empty() {
     assert!(got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\na3 OK NOOP completed\r\n"), "{got}");
 }
 
+/// APPEND and COPY write the logged-in user as the From_ line sender (UW).
+#[test]
+fn append_and_copy_write_the_user_as_envelope_sender() {
+    let e = env("fromline", INBOX);
+    let out = e.run(&[
+        "a CREATE Sent\r\n",
+        "b APPEND Sent {11+}\r\nSubject: \r\n\r\n",
+        "c SELECT INBOX\r\n",
+        "d COPY 1 Sent\r\n",
+        "e LOGOUT\r\n",
+    ]);
+    assert!(out.contains("d OK [COPYUID"), "{out}");
+    let sent = std::fs::read_to_string(e.dir.join("mail/Sent")).unwrap();
+    let froms: Vec<&str> = sent.lines().filter(|l| l.starts_with("From ")).collect();
+    assert_eq!(froms.len(), 2, "{sent}");
+    for f in froms {
+        assert!(f.starts_with("From alice "), "{f}");
+    }
+}
+
 /// Random command mixes against a live mailbox (with deliveries between
 /// sessions): every command gets exactly one tagged answer, nothing panics.
 #[test]

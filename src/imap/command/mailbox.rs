@@ -162,7 +162,7 @@ pub(crate) fn rename(
     }
     let folders = s.folders()?.clone();
     if from.is_inbox() {
-        let moved = rename_inbox(&folders, &to)?;
+        let moved = rename_inbox(&folders, &to, &s.envelope_sender())?;
         s.counts.copied += moved as u64;
     } else {
         folders.rename(&from, &to)?;
@@ -170,7 +170,7 @@ pub(crate) fn rename(
     Ok(Completion::ok("RENAME completed"))
 }
 
-fn rename_inbox(folders: &Folders, to: &MailboxName) -> Result<usize, ImapError> {
+fn rename_inbox(folders: &Folders, to: &MailboxName, sender: &str) -> Result<usize, ImapError> {
     let dst = folders.path(to)?;
     if std::fs::symlink_metadata(&dst).is_ok() {
         return Err(StoreError::new(ErrorKind::Exists, "rename target exists").into());
@@ -181,7 +181,7 @@ fn rename_inbox(folders: &Folders, to: &MailboxName) -> Result<usize, ImapError>
     folders.create(to)?;
     let n = inbox.len();
     let all: Vec<usize> = (0..n).collect();
-    copy_messages(&mut inbox, &all, &dst)?;
+    copy_messages(&mut inbox, &all, &dst, sender)?;
     inbox.expunge(&all)?;
     Ok(n)
 }
@@ -196,6 +196,7 @@ pub(crate) fn copy_messages(
     src: &mut Mailbox,
     idx: &[usize],
     dst: &std::path::Path,
+    sender: &str,
 ) -> Result<(u32, Vec<u32>, Vec<u32>), ImapError> {
     let mut validity = 0;
     let mut src_uids = Vec::with_capacity(idx.len());
@@ -226,7 +227,7 @@ pub(crate) fn copy_messages(
                 let m = &src.messages()[*i];
                 NewMessage {
                     data,
-                    from: "MAILER-DAEMON",
+                    from: sender,
                     date: m.internal_date,
                     flags: m.flags,
                     keywords: kws,
