@@ -927,6 +927,27 @@ fn append_and_copy_write_the_user_as_envelope_sender() {
     }
 }
 
+/// FETCH skips a message another session expunged, sends the others and
+/// answers `NO [EXPUNGEISSUED]` (RFC 2180 §4.1.3).
+#[test]
+fn fetch_skips_messages_expunged_elsewhere() {
+    let e = env("fetchexpunged", INBOX);
+    let mut a = Client::preauth(&e);
+    let mut b = Client::preauth(&e);
+    a.cmd("a1", "SELECT INBOX");
+    b.cmd("b1", "SELECT INBOX");
+    a.cmd("a2", "STORE 1 +FLAGS.SILENT (\\Deleted)");
+    assert!(a.cmd("a3", "EXPUNGE").contains("* 1 EXPUNGE\r\n"));
+    // B's STORE rereads the file (so B knows 1 is gone) but may not tell
+    // the client yet (RFC 3501 §7.4.1).
+    assert!(!b.cmd("b4", "STORE 2 +FLAGS (\\Flagged)").contains("EXPUNGE"));
+    let got = b.cmd("b2", "FETCH 1:2 (BODY.PEEK[TEXT])");
+    assert!(!got.contains("* 1 FETCH"), "{got}");
+    assert!(got.contains("* 2 FETCH (BODY[TEXT] "), "{got}");
+    assert!(got.ends_with("b2 NO [EXPUNGEISSUED] Some messages were expunged by another session\r\n"), "{got}");
+    assert!(b.cmd("b3", "NOOP").starts_with("* 1 EXPUNGE\r\n"));
+}
+
 /// Random command mixes against a live mailbox (with deliveries between
 /// sessions): every command gets exactly one tagged answer, nothing panics.
 #[test]
