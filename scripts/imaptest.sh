@@ -9,7 +9,8 @@
 # Environment: IMAPTEST (binary, default /tmp/postern-tools/imaptest or
 # `imaptest` on PATH), IMAPTEST_TESTS (scripted tests directory, default
 # /tmp/postern-tools/imaptest-tests), IMAPD (default target/debug/imapd),
-# PORT (default 14393), CLIENTS (stress, default 10).
+# PORT (default 14393), CLIENTS (stress, default 10), MBOX (stress: the
+# messages to APPEND, default 100 generated ones).
 #
 # A throw-away sandbox (passwd-file user alice/secret, an mbox spool and
 # mail_dir) is served on 127.0.0.1:$PORT by socat as inetd would, and
@@ -75,7 +76,20 @@ done
 
 set -- host=127.0.0.1 port="$PORT" user=alice pass=secret
 if [ -n "${STRESS:-}" ]; then
-    "$IMAPTEST" "$@" clients="$CLIENTS" secs="$STRESS"
+    # Stress mode APPENDs messages taken from an mbox (MBOX=, else a
+    # generated one of 100 small messages).
+    if [ -z "${MBOX:-}" ]; then
+        MBOX=$sb/source.mbox
+        for n in $(seq 1 100); do
+            printf 'From sender%d@example.org Mon Nov 23 10:%02d:00 2026\n' "$n" $((n % 60))
+            printf 'From: Sender %d <sender%d@example.org>\nTo: alice@example.org\n' "$n" "$n"
+            printf 'Subject: message %d\nMessage-ID: <%d@example.org>\n' "$n" "$n"
+            printf 'Date: Mon, 23 Nov 2026 10:%02d:00 +0000\n\n' $((n % 60))
+            for l in $(seq 1 $((n % 17 + 1))); do printf 'line %d of body %d\n' "$l" "$n"; done
+            printf '\n'
+        done > "$MBOX"
+    fi
+    "$IMAPTEST" "$@" mbox="$MBOX" clients="$CLIENTS" secs="$STRESS"
 else
     "$IMAPTEST" "$@" test="$IMAPTEST_TESTS${GROUP:+/$GROUP}" 2>&1 | tee "$sb/out" | tail -n 40
     grep -a 'test groups:' "$sb/out" | grep -q ' 0 failed' || exit 1
