@@ -196,7 +196,7 @@ impl Conn {
             Err(e) => {
                 crate::log::event("TLS failed")
                     .raw("host", &host)
-                    .field("error", e.to_string())
+                    .detail("error", &e)
                     .info();
                 Err(e)
             }
@@ -236,6 +236,16 @@ impl Conn {
         self.info = Some(tls::info_of(&c));
         self.tls = Some(Box::new(c));
         Ok(())
+    }
+    /// End the session's TLS layer with a close_notify alert (RFC 8446
+    /// §6.1), so the client can tell a complete session from a truncated
+    /// one: without it OpenSSL reports "unexpected eof" and exits 1 after
+    /// a clean QUIT/LOGOUT. Errors are ignored: the peer may be gone.
+    pub fn close(&mut self) {
+        if let Some(tls) = self.tls.as_deref_mut() {
+            tls.send_close_notify();
+            let _ = flush_tls(tls, &mut *self.raw);
+        }
     }
     pub fn tls(&self) -> Option<&TlsInfo> {
         self.info.as_ref()
