@@ -27,6 +27,10 @@ pub(crate) const SYSTEM_FLAGS: [(Flags, &str); 5] = [
     (Flags::DRAFT, "\\Draft"),
 ];
 
+/// Largest mailbox in which a session takes `\Recent` on disk (see
+/// [`Selected::claim_recent`]): rewriting this much takes a few ms.
+const CLAIM_RECENT_MAX_BYTES: u64 = 8 << 20;
+
 /// The open mailbox of a session in the Selected state.
 pub(crate) struct Selected {
     pub mbox: Mailbox,
@@ -124,8 +128,16 @@ impl Selected {
     /// (`Status: O`), so other sessions and STATUS stop counting them, as
     /// UW does on SELECT and when it sees new mail. Best effort: if the
     /// write fails, others merely see the messages as recent too.
+    ///
+    /// Only in mailboxes up to [`CLAIM_RECENT_MAX_BYTES`]: messages without
+    /// a metadata block (another MDA's, a fresh import) make the store
+    /// rewrite the whole file, which must not happen on a cold SELECT of a
+    /// large mailbox (issue #5 performance bounds; the store never writes
+    /// on open). Larger mailboxes keep sharing `\Recent`, as before.
     fn claim_recent(&mut self, from: usize) {
-        if self.read_only {
+        if self.read_only
+            || std::fs::metadata(&self.path).map_or(true, |m| m.len() > CLAIM_RECENT_MAX_BYTES)
+        {
             return;
         }
         let mut any = false;

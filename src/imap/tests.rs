@@ -948,6 +948,21 @@ fn fetch_skips_messages_expunged_elsewhere() {
     assert!(b.cmd("b3", "NOOP").starts_with("* 1 EXPUNGE\r\n"));
 }
 
+/// A cold SELECT of a large mailbox never writes it, even to take
+/// `\Recent` (the store would rewrite messages lacking metadata).
+#[test]
+fn select_of_a_large_mailbox_does_not_write() {
+    let mut big = INBOX.replace("Status: RO\n", "");
+    big.push_str("From carol@example.org Mon Nov 23 12:00:00 2026\nSubject: big\n\n");
+    let line = "x".repeat(99) + "\n";
+    big.push_str(&line.repeat(85_000));
+    big.push('\n');
+    let e = env("bigselect", &big);
+    let out = e.run(&["a SELECT INBOX\r\n", "b LOGOUT\r\n"]);
+    assert!(out.contains("* 3 RECENT\r\n"), "{out}");
+    assert!(std::fs::read_to_string(&e.folders.inbox).unwrap() == big);
+}
+
 /// Random command mixes against a live mailbox (with deliveries between
 /// sessions): every command gets exactly one tagged answer, nothing panics.
 #[test]
