@@ -16,6 +16,7 @@ use crate::imap::view::MailView;
 use crate::imap::wire::{MailboxName, Response, Status};
 use crate::store::mbox::{Mailbox, OpenOptions};
 use crate::store::{Flags, StoreError};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// System flags as they appear in FLAGS lists, in a fixed order.
@@ -47,6 +48,9 @@ pub(crate) struct Selected {
     /// directory only the MDA writes): `mbox` is an empty stand-in until
     /// the file appears.
     missing: bool,
+    /// (dev, inode, size, mtime s, mtime ns) of the file when this session
+    /// last looked at or wrote it: STORE rereads flags when it differs.
+    disk_stamp: Option<(u64, u64, u64, i64, i64)>,
     /// The client has been told of at least one message (so it may hold
     /// UIDs, and a UIDVALIDITY change must end the session).
     uids_reported: bool,
@@ -83,12 +87,75 @@ impl Selected {
             path,
             read_only,
             missing: false,
+            disk_stamp: None,
             uids_reported: !recent.is_empty(),
             recent,
             seen_dirty: false,
         };
         sel.claim_recent(0);
+        sel.note_disk();
         Ok(sel)
+    }
+
+    fn disk_now(&self) -> Option<(u64, u64, u64, i64, i64)> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&self.path)
+            .ok()
+            .map(|m| (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+    }
+
+    /// Remembers the file as this session now knows it.
+    pub(crate) fn note_disk(&mut self) {
+        self.disk_stamp = self.disk_now();
+    }
+
+    /// Flags and keywords by UID as the file holds them now, when another
+    /// process wrote it since this session last looked (`None`: our view is
+    /// current). STORE +FLAGS/-FLAGS apply to these, so two sessions
+    /// changing different flags of one message do not undo each other
+    /// (imaptest `store`); the view itself is not synced, so no sequence
+    /// number moves during STORE (RFC 3501 §7.4.1).
+    pub(crate) fn flags_on_disk(&self) -> Option<HashMap<u32, (Flags, Vec<String>)>> {
+        if self.missing || self.disk_now() == self.disk_stamp {
+            return None;
+        }
+        let opts = OpenOptions {
+            read_only: true,
+            exclusive_session: false,
+            create: false,
+        };
+        let fresh = Mailbox::open(&self.path, &opts).ok()?;
+        let all = fresh.keywords();
+        Some(
+            fresh
+                .messages()
+                .iter()
+                .map(|m| {
+                    let kws = m
+                        .keywords
+                        .iter()
+                        .filter_map(|&k| all.get(k as usize).cloned())
+                        .collect();
+                    (m.uid, (m.flags, kws))
+                })
+                .collect(),
+        )
+    }
+
+    /// Sets flags of message `i` to be written back even if they equal
+    /// what this session last saw (the file may hold others).
+    pub(crate) fn set_flags_forced(&mut self, i: usize, flags: Flags, kws: &[String]) {
+        let mut other = flags;
+        if flags.contains(Flags::DRAFT) {
+            other.remove(Flags::DRAFT);
+        } else {
+            other.insert(Flags::DRAFT);
+        }
+        // The store marks a message for write-back only when its flags
+        // change, so change one and restore it.
+        // TODO(store): a forcing setter or a merging write-back.
+        self.mbox.set_flags(i, other, kws);
+        self.mbox.set_flags(i, flags, kws);
     }
 
     /// SELECT of an INBOX whose spool file is missing and cannot be
@@ -134,35 +201,28 @@ impl Selected {
     /// rewrite the whole file, which must not happen on a cold SELECT of a
     /// large mailbox (issue #5 performance bounds; the store never writes
     /// on open). Larger mailboxes keep sharing `\Recent`, as before.
-    fn claim_recent(&mut self, from: usize) {
+    fn claim_recent(&mut self, from: usize) -> bool {
         if self.read_only
             || std::fs::metadata(&self.path).map_or(true, |m| m.len() > CLAIM_RECENT_MAX_BYTES)
         {
-            return;
+            return false;
         }
         let mut any = false;
         for i in from..self.mbox.len() {
             if !self.mbox.messages()[i].recent {
                 continue;
             }
-            // The store writes `O` with any metadata it writes back, but
-            // only for changed messages, so change a flag and restore it.
+            // The store writes `O` with any metadata it writes back.
             // TODO(store): a `Mailbox::mark_old(i)` would say this directly.
             let flags = self.mbox.messages()[i].flags;
             let kws = self.keyword_names(i);
-            let mut other = flags;
-            if flags.contains(Flags::DRAFT) {
-                other.remove(Flags::DRAFT);
-            } else {
-                other.insert(Flags::DRAFT);
-            }
-            self.mbox.set_flags(i, other, &kws);
-            self.mbox.set_flags(i, flags, &kws);
+            self.set_flags_forced(i, flags, &kws);
             any = true;
         }
         if any {
             let _ = self.mbox.write_back();
         }
+        any
     }
 
     pub(crate) fn count(&self) -> u32 {
@@ -322,6 +382,7 @@ impl Selected {
             return Ok(());
         }
         self.write_seen()?;
+        let before = self.disk_now();
         let ch = self.mbox.sync()?;
         if ch.uid_validity_changed {
             if self.uids_reported {
@@ -337,6 +398,7 @@ impl Selected {
         }
         self.announce_expunged(&ch.expunged, out);
         self.announce_keywords(out);
+        let mut claimed = false;
         for &i in &ch.flags_changed {
             if i < self.mbox.len() {
                 self.write_flags(out, i, false);
@@ -347,8 +409,9 @@ impl Selected {
             self.recent
                 .extend(self.mbox.messages()[start..].iter().map(|m| m.recent));
             self.recent.truncate(self.mbox.len());
-            self.claim_recent(start);
+            claimed = self.claim_recent(start);
         }
+        self.disk_stamp = if claimed { self.disk_now() } else { before };
         if ch.new > 0 {
             self.uids_reported |= self.count() > 0;
             out.counted(self.count(), "EXISTS");

@@ -963,6 +963,27 @@ fn select_of_a_large_mailbox_does_not_write() {
     assert!(std::fs::read_to_string(&e.folders.inbox).unwrap() == big);
 }
 
+/// Two sessions changing different flags of one message keep both changes
+/// (imaptest `store`): B's -FLAGS applies to the file, not its stale view.
+#[test]
+fn concurrent_stores_merge() {
+    let e = env("storemerge", INBOX);
+    let mut a = Client::preauth(&e);
+    let mut b = Client::preauth(&e);
+    a.cmd("a1", "SELECT INBOX");
+    b.cmd("b1", "SELECT INBOX");
+    a.cmd("a2", "STORE 1 FLAGS.SILENT (\\Seen)");
+    b.cmd("b2", "NOOP");
+    a.cmd("a3", "STORE 1 +FLAGS.SILENT (\\Answered)");
+    assert_eq!(
+        b.cmd("b3", "STORE 1 -FLAGS (\\Seen)"),
+        "* 1 FETCH (FLAGS (\\Answered))\r\nb3 OK STORE completed\r\n"
+    );
+    let got = a.cmd("a4", "NOOP");
+    assert!(got.starts_with("* 1 FETCH (FLAGS (\\Answered"), "{got}");
+    assert!(!got.contains("Seen"), "{got}");
+}
+
 /// Random command mixes against a live mailbox (with deliveries between
 /// sessions): every command gets exactly one tagged answer, nothing panics.
 #[test]
