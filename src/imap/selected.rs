@@ -179,9 +179,7 @@ impl Selected {
             .create_new(true)
             .open(&tmp)
             .map_err(|e| crate::store::mbox::io_error("create", &tmp, e));
-        let opened = made.and_then(|_| {
-            Selected::open(tmp.clone(), name, true, false)
-        });
+        let opened = made.and_then(|_| Selected::open(tmp.clone(), name, true, false));
         let _ = std::fs::remove_file(&tmp);
         let mut sel = opened?;
         sel.path = path;
@@ -374,7 +372,9 @@ impl Selected {
             self.write_flag_lists(out);
             out.untagged(
                 Status::Ok,
-                Some(crate::imap::wire::Code::UidValidity(self.mbox.uid_validity())),
+                Some(crate::imap::wire::Code::UidValidity(
+                    self.mbox.uid_validity(),
+                )),
                 "UIDs valid",
             );
             out.counted(self.count(), "EXISTS");
@@ -392,7 +392,9 @@ impl Selected {
             }
             out.untagged(
                 Status::Ok,
-                Some(crate::imap::wire::Code::UidValidity(self.mbox.uid_validity())),
+                Some(crate::imap::wire::Code::UidValidity(
+                    self.mbox.uid_validity(),
+                )),
                 "UIDs valid",
             );
         }

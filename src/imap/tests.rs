@@ -828,8 +828,13 @@ fn first_delivery_to_an_empty_inbox_keeps_the_session() {
     deliver(&e, "one");
     let got = a.cmd("a2", "NOOP");
     assert!(got.starts_with("* OK [UIDVALIDITY "), "{got}");
-    assert!(got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\na2 OK NOOP completed\r\n"), "{got}");
-    assert!(a.cmd("a3", "FETCH 1 (UID)").contains("* 1 FETCH (UID 1)\r\n"));
+    assert!(
+        got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\na2 OK NOOP completed\r\n"),
+        "{got}"
+    );
+    assert!(a
+        .cmd("a3", "FETCH 1 (UID)")
+        .contains("* 1 FETCH (UID 1)\r\n"));
 }
 
 #[test]
@@ -888,8 +893,14 @@ fn missing_inbox_in_a_read_only_spool_dir_is_empty() {
     ]);
     unsafe { libc::setfsuid(old as libc::uid_t) };
     assert!(out.contains("* 0 EXISTS\r\n"), "{out}");
-    assert!(out.contains("a OK [READ-WRITE] SELECT completed\r\n"), "{out}");
-    assert!(out.contains("* STATUS INBOX (MESSAGES 0 UIDNEXT 1)\r\n"), "{out}");
+    assert!(
+        out.contains("a OK [READ-WRITE] SELECT completed\r\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("* STATUS INBOX (MESSAGES 0 UIDNEXT 1)\r\n"),
+        "{out}"
+    );
 
     let mut a = Client::preauth_fsuid(&e, Some(65534));
     assert!(a.cmd("a1", "SELECT INBOX").contains("* 0 EXISTS\r\n"));
@@ -904,7 +915,10 @@ fn missing_inbox_in_a_read_only_spool_dir_is_empty() {
     }
     let got = a.cmd("a3", "NOOP");
     assert!(got.contains("* OK [UIDVALIDITY "), "{got}");
-    assert!(got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\na3 OK NOOP completed\r\n"), "{got}");
+    assert!(
+        got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\na3 OK NOOP completed\r\n"),
+        "{got}"
+    );
 }
 
 /// APPEND and COPY write the logged-in user as the From_ line sender (UW).
@@ -940,11 +954,16 @@ fn fetch_skips_messages_expunged_elsewhere() {
     assert!(a.cmd("a3", "EXPUNGE").contains("* 1 EXPUNGE\r\n"));
     // B's STORE rereads the file (so B knows 1 is gone) but may not tell
     // the client yet (RFC 3501 §7.4.1).
-    assert!(!b.cmd("b4", "STORE 2 +FLAGS (\\Flagged)").contains("EXPUNGE"));
+    assert!(!b
+        .cmd("b4", "STORE 2 +FLAGS (\\Flagged)")
+        .contains("EXPUNGE"));
     let got = b.cmd("b2", "FETCH 1:2 (BODY.PEEK[TEXT])");
     assert!(!got.contains("* 1 FETCH"), "{got}");
     assert!(got.contains("* 2 FETCH (BODY[TEXT] "), "{got}");
-    assert!(got.ends_with("b2 NO [EXPUNGEISSUED] Some messages were expunged by another session\r\n"), "{got}");
+    assert!(
+        got.ends_with("b2 NO [EXPUNGEISSUED] Some messages were expunged by another session\r\n"),
+        "{got}"
+    );
     assert!(b.cmd("b3", "NOOP").starts_with("* 1 EXPUNGE\r\n"));
 }
 

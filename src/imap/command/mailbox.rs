@@ -337,10 +337,7 @@ pub(crate) fn list(
     // §3.5 examples; Dovecot agrees).
     let subscribed_below = |name: &[u8]| {
         subs.iter().any(|x| {
-            x.len() > name.len() + 1
-                && x.starts_with(name)
-                && x[name.len()] == b'/'
-                && !matching(x)
+            x.len() > name.len() + 1 && x.starts_with(name) && x[name.len()] == b'/' && !matching(x)
         })
     };
     let mut seen: Vec<Vec<u8>> = Vec::new();
