@@ -9,6 +9,14 @@
 //! Subscriptions are kept in `mail_dir/.subscriptions`, one name a line
 //! (Dovecot's file for mbox).
 //!
+//! A new folder is not an empty file: CREATE writes UW's pseudo-message
+//! (`X-IMAP: <uidvalidity> <last uid>`, read and hidden by the store) so
+//! its UIDVALIDITY is fixed at creation and kept by every append, as UW
+//! does. The value is `max(now, last + 1)` where `last` is kept in
+//! `mail_dir/.postern-uidvalidity` (read, bumped and fsynced under an
+//! `flock`), so DELETE + CREATE of one name within a second still gives a
+//! new UIDVALIDITY (RFC 3501 §2.3.1.1), also across processes.
+//!
 //! A name can never leave `mail_dir`: absolute names, `~`, `.`/`..` and
 //! other components starting with `.` (which also keeps our lock, temp and
 //! subscription files out of reach), names ending in `.lock`, empty
@@ -149,16 +157,66 @@ impl Folders {
         if let Some(parent) = p.parent() {
             fs::create_dir_all(parent).map_err(|e| fs_err("mkdir", parent, e))?;
         }
-        let f = fs::OpenOptions::new()
+        if fs::symlink_metadata(&p).is_ok() {
+            return Err(StoreError::new(
+                ErrorKind::Exists,
+                format!("exists: {}", p.display()),
+            ));
+        }
+        let validity = self.next_uid_validity()?;
+        let mut f = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&p)
             .map_err(|e| fs_err("create", &p, e))?;
-        f.sync_all().map_err(|e| fs_err("fsync", &p, e))?;
+        let pseudo = super::mbox::pseudo_message(validity, 0, &[]);
+        if let Err(e) = f.write_all(&pseudo).and_then(|_| f.sync_all()) {
+            // Not half a folder: without its pseudo-message it would get
+            // another UIDVALIDITY.
+            let _ = fs::remove_file(&p);
+            return Err(fs_err("write", &p, e));
+        }
         sync_dir(p.parent());
         Ok(())
+    }
+
+    /// A UIDVALIDITY for a new folder, never one this `mail_dir` handed
+    /// out before (see the module doc).
+    fn next_uid_validity(&self) -> Result<u32, StoreError> {
+        use std::io::{Read, Seek};
+        use std::os::fd::AsRawFd;
+        let cp = self.mail_dir.join(".postern-uidvalidity");
+        fs::create_dir_all(&self.mail_dir).map_err(|e| fs_err("mkdir", &self.mail_dir, e))?;
+        let mut f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&cp)
+            .map_err(|e| fs_err("open", &cp, e))?;
+        // SAFETY: flock on a descriptor we own; released when `f` closes.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(fs_err("flock", &cp, io::Error::last_os_error()));
+        }
+        let mut text = String::new();
+        let _ = (&mut f).take(32).read_to_string(&mut text);
+        let last: u32 = text.trim().parse().unwrap_or(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_secs())
+            .clamp(1, u64::from(u32::MAX)) as u32;
+        let v = now.max(last.saturating_add(1));
+        let res = f
+            .rewind()
+            .and_then(|_| f.set_len(0))
+            .and_then(|_| f.write_all(format!("{v}\n").as_bytes()))
+            .and_then(|_| f.sync_data());
+        res.map_err(|e| fs_err("write", &cp, e))?;
+        Ok(v)
     }
 
     /// DELETE: a mailbox file, or an empty hierarchy level. INBOX cannot be

@@ -14,7 +14,9 @@
 //!    date in UTC), header with our metadata fields renamed if the sender
 //!    put them there, `Status`/`X-Status`/`X-Keywords` (padded)/`X-UID`,
 //!    body with CRLF turned into LF and `^>*From ` quoted (mboxrd), blank
-//!    separator line. An empty mailbox gets X-IMAPbase in the first one.
+//!    separator line. An empty mailbox gets X-IMAPbase in the first one,
+//!    holding the UIDVALIDITY readers derived from the empty file (its
+//!    mtime, stat'ed under the lock before writing; see `mod.rs`).
 //! 4. `fsync` before success. On any failure (ENOSPC, EFBIG) the file is
 //!    truncated back to its old size and fsynced. Against kill -9 and power
 //!    loss, the old and new sizes are recorded (fsynced) in the dot-lock
@@ -83,7 +85,7 @@ fn uid_state(file: &File, size: u64) -> std::io::Result<UidState> {
         Some(e) => e.clone(),
         None => {
             return Ok(UidState {
-                validity: 0,
+                validity: super::empty_validity(&file.metadata()?),
                 next: 1,
                 base_field: None,
                 has_messages: false,
@@ -216,15 +218,8 @@ fn append_locked(
         .map_err(|e| io_error("fstat", path, e))?
         .len();
     let st = uid_state(file, size).map_err(|e| io_error("read", path, e))?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(1);
-    let validity = if st.has_messages {
-        st.validity
-    } else {
-        (now as u32).max(1)
-    };
+    // A file without messages: the value readers derive from it (mod.rs).
+    let validity = st.validity;
     let uids: Vec<u32> = (0..msgs.len() as u32)
         .map(|i| st.next.saturating_add(i))
         .collect();

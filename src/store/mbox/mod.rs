@@ -7,7 +7,19 @@
 //! bytes, exactly as UW would assign them:
 //! * UIDVALIDITY and the starting UIDNEXT come from `X-IMAPbase:` in the
 //!   first message (or UW's `X-IMAP:` pseudo-message); without one,
-//!   UIDVALIDITY is the first message's From_ date (1 for an empty file).
+//!   UIDVALIDITY is the first message's From_ date.
+//! * A file without messages (0 bytes as an MDA or `touch` made it, or
+//!   only bytes before any From_ line) has UIDVALIDITY = its mtime in
+//!   seconds ([`empty_validity`]). Appending to such a file does not
+//!   change its mtime before the append takes the lock, so `append` stats
+//!   it under the lock and writes that same value into the X-IMAPbase of
+//!   the first message: every reader computes the same UIDVALIDITY before
+//!   and after the first delivery through the store (smtpd, APPEND, COPY).
+//!   A foreign MDA's first delivery writes no X-IMAPbase, so then the
+//!   value becomes that message's From_ date (a UIDVALIDITY change, which
+//!   for a mailbox that held no messages costs clients nothing). Folders
+//!   made by `Folders::create` never take this path: they start with UW's
+//!   pseudo-message holding a fresh value (`folders.rs`).
 //! * A message with `X-UID:` larger than the previous message's UID keeps
 //!   it. A message without one gets `max(UIDNEXT-1, highest UID so far)+1`.
 //! * An `X-UID:` not larger than its predecessor's (duplicate, decreasing)
@@ -79,6 +91,7 @@ mod rewrite;
 mod scan;
 
 pub use append::append;
+pub(crate) use rewrite::pseudo_message;
 
 use super::{ErrorKind, Flags, StoreError};
 use scan::RawEntry;
@@ -250,8 +263,18 @@ fn open_file(path: &Path, read_only: bool, create: bool) -> Result<File, StoreEr
     Ok(f)
 }
 
+/// UIDVALIDITY of a file without messages: its mtime in seconds (see the
+/// module doc, which explains why this survives the first append).
+pub(crate) fn empty_validity(m: &std::fs::Metadata) -> u32 {
+    m.mtime().clamp(1, i64::from(u32::MAX)) as u32
+}
+
 /// Build the index (UIDs, keywords) from a scan; see the module doc.
-pub(crate) fn build_index(mut entries: Vec<RawEntry>, preamble_end: u64) -> Index {
+pub(crate) fn build_index(
+    mut entries: Vec<RawEntry>,
+    preamble_end: u64,
+    empty_validity: u32,
+) -> Index {
     let first = entries.first().map(|e| e.meta.clone()).unwrap_or_default();
     if first.pseudo {
         entries.remove(0);
@@ -261,7 +284,9 @@ pub(crate) fn build_index(mut entries: Vec<RawEntry>, preamble_end: u64) -> Inde
         None => (
             entries
                 .first()
-                .map_or(1, |e| e.date.0.clamp(1, i64::from(u32::MAX)) as u32),
+                .map_or(empty_validity, |e| {
+                    e.date.0.clamp(1, i64::from(u32::MAX)) as u32
+                }),
             1,
         ),
     };
@@ -487,7 +512,7 @@ impl Mailbox {
         let sc =
             scan::scan_file(&self.file, 0, st.size).map_err(|e| io_error("read", &self.path, e))?;
         let pre = sc.preamble_end.unwrap_or(0);
-        let idx = build_index(sc.entries, pre);
+        let idx = build_index(sc.entries, pre, empty_validity(&fm));
         self.apply_index(idx);
         self.stamp = st;
         self.verified = Instant::now();

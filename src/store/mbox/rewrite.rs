@@ -685,6 +685,18 @@ fn write_all(
 
 /// UW's pseudo-message, holding UIDVALIDITY/UIDNEXT of an empty mailbox.
 fn write_pseudo(out: &mut Out, mb: &Mailbox) -> io::Result<()> {
+    let s = pseudo_message(
+        mb.uid_validity,
+        mb.uid_next.saturating_sub(1),
+        &mb.keywords,
+    );
+    out.put(&s)
+}
+
+/// The bytes of UW's pseudo-message (`X-IMAP: <uidvalidity> <last uid>`,
+/// both zero-padded to 10 digits as UW writes them, so appenders can bump
+/// the last UID in place). Also how `Folders::create` starts a folder.
+pub(crate) fn pseudo_message(validity: u32, last_uid: u32, keywords: &[String]) -> Vec<u8> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -692,12 +704,12 @@ fn write_pseudo(out: &mut Out, mb: &Mailbox) -> io::Result<()> {
     let mut s = format!(
         "From MAILER-DAEMON {}\nFrom: Mail System Internal Data <MAILER-DAEMON@localhost>\n\
          Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nMessage-ID: <{now}@localhost>\n\
-         X-IMAP: {} {:010}",
+         X-IMAP: {:010} {:010}",
         super::scan::format_ctime(now),
-        mb.uid_validity,
-        mb.uid_next.saturating_sub(1)
+        validity,
+        last_uid
     );
-    for k in &mb.keywords {
+    for k in keywords {
         s.push(' ');
         s.push_str(k);
     }
@@ -707,5 +719,5 @@ fn write_pseudo(out: &mut Out, mb: &Mailbox) -> io::Result<()> {
          If deleted, important folder data will be lost, and it will be re-created\n\
          with the data reset to initial values.\n\n",
     );
-    out.put(s.as_bytes())
+    s.into_bytes()
 }
