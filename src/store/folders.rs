@@ -652,4 +652,40 @@ mod tests {
         );
         assert_eq!(f.subscriptions().unwrap(), vec!["INBOX".to_string()]);
     }
+
+    /// CREATE fixes UIDVALIDITY in UW's pseudo-message: appends keep it,
+    /// and DELETE + CREATE of the same name (even within one second) gives
+    /// a new one (RFC 3501 §2.3.1.1; imaptest move/uidvalidity).
+    #[test]
+    fn create_fixes_a_fresh_uid_validity() {
+        use crate::store::mbox::{append, Mailbox, NewMessage, OpenOptions};
+        use crate::store::Flags;
+        let d = std::env::temp_dir().join(format!("postern-create-uv-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        let f = Folders::new(d.join("mail"), d.join("inbox"));
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            f.create("box").unwrap();
+            let p = f.path("box").unwrap();
+            let mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+            assert!(mb.is_empty());
+            assert_eq!(mb.uid_next(), 1);
+            let v = mb.uid_validity();
+            let m = NewMessage {
+                data: b"Subject: x\n\nbody\n",
+                from: "a@b",
+                date: (1, 0),
+                flags: Flags::default(),
+                keywords: &[],
+            };
+            assert_eq!(append(&p, &[m]).unwrap(), (v, vec![1]));
+            let mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+            assert_eq!((mb.uid_validity(), mb.len()), (v, 1));
+            assert!(!seen.contains(&v), "UIDVALIDITY {v} reused");
+            seen.push(v);
+            f.delete("box").unwrap();
+        }
+        assert!(f.list().unwrap().is_empty(), "counter file hidden");
+        let _ = fs::remove_dir_all(&d);
+    }
 }

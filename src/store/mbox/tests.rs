@@ -371,3 +371,35 @@ fn first_rewrite_reads_in_windows() {
     let after: Vec<String> = (0..2999).map(|i| view(&mut fresh, i)).collect();
     assert_eq!(before, after);
 }
+
+/// An empty spool (as an MDA or `: >` made it) has UIDVALIDITY = its
+/// mtime; the first append through the store keeps that value, so UIDs a
+/// client got from STATUS/SELECT before stay valid (imaptest uidvalidity).
+#[test]
+fn empty_spool_validity_survives_first_append() {
+    let p = tmp("empty-validity", b"");
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    fs::File::options()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+    let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(mb.uid_validity(), 1_700_000_000);
+    let m = NewMessage {
+        data: b"Subject: x\n\nbody\n",
+        from: "a@b",
+        date: (1795432706, 0),
+        flags: Flags::default(),
+        keywords: &[],
+    };
+    let (v, uids) = append(&p, &[m]).unwrap();
+    assert_eq!((v, uids), (1_700_000_000, vec![1]));
+    let ch = mb.sync().unwrap();
+    assert!(!ch.uid_validity_changed);
+    assert_eq!(mb.uid_validity(), 1_700_000_000);
+    let fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(fresh.uid_validity(), 1_700_000_000);
+    assert_eq!(fresh.messages()[0].uid, 1);
+}
