@@ -145,17 +145,7 @@ impl Selected {
     /// Sets flags of message `i` to be written back even if they equal
     /// what this session last saw (the file may hold others).
     pub(crate) fn set_flags_forced(&mut self, i: usize, flags: Flags, kws: &[String]) {
-        let mut other = flags;
-        if flags.contains(Flags::DRAFT) {
-            other.remove(Flags::DRAFT);
-        } else {
-            other.insert(Flags::DRAFT);
-        }
-        // The store marks a message for write-back only when its flags
-        // change, so change one and restore it.
-        // TODO(store): a forcing setter or a merging write-back.
-        self.mbox.set_flags(i, other, kws);
-        self.mbox.set_flags(i, flags, kws);
+        self.mbox.set_flags_exact(i, flags, kws);
     }
 
     /// SELECT of an INBOX whose spool file is missing and cannot be
@@ -192,13 +182,14 @@ impl Selected {
     /// 3501 §2.3.2): a read-write session marks them old on disk
     /// (`Status: O`), so other sessions and STATUS stop counting them, as
     /// UW does on SELECT and when it sees new mail. Best effort: if the
-    /// write fails, others merely see the messages as recent too.
+    /// write fails, or a message's metadata cannot take the `O` in place
+    /// (`Mailbox::mark_old` never rewrites the file; e.g. another MDA's
+    /// message without a metadata block), others see it as recent too.
     ///
-    /// Only in mailboxes up to [`CLAIM_RECENT_MAX_BYTES`]: messages without
-    /// a metadata block (another MDA's, a fresh import) make the store
-    /// rewrite the whole file, which must not happen on a cold SELECT of a
-    /// large mailbox (issue #5 performance bounds; the store never writes
-    /// on open). Larger mailboxes keep sharing `\Recent`, as before.
+    /// Only in mailboxes up to [`CLAIM_RECENT_MAX_BYTES`]: one in-place
+    /// write per new message is fine for new mail, not for a cold SELECT of
+    /// a large never-opened mailbox (issue #5 performance bounds; the store
+    /// never writes on open). Larger mailboxes keep sharing `\Recent`.
     fn claim_recent(&mut self, from: usize) -> bool {
         if self.read_only
             || std::fs::metadata(&self.path).map_or(true, |m| m.len() > CLAIM_RECENT_MAX_BYTES)
@@ -210,11 +201,7 @@ impl Selected {
             if !self.mbox.messages()[i].recent {
                 continue;
             }
-            // The store writes `O` with any metadata it writes back.
-            // TODO(store): a `Mailbox::mark_old(i)` would say this directly.
-            let flags = self.mbox.messages()[i].flags;
-            let kws = self.keyword_names(i);
-            self.set_flags_forced(i, flags, &kws);
+            self.mbox.mark_old(i);
             any = true;
         }
         if any {

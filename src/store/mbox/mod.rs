@@ -231,6 +231,42 @@ pub struct Mailbox {
     pub(crate) region_rereads: u64,
     /// Window reads of the last rewrite (tests).
     pub(crate) rewrite_reads: std::sync::atomic::AtomicU64,
+    /// Dirty messages changed by [`Mailbox::set_flags`]: their flags and
+    /// keywords as the file had them when first changed. A write-back
+    /// applies only our difference to what the file holds by then (see
+    /// [`merge_flags`]). Messages set by [`Mailbox::set_flags_exact`] are
+    /// not here: they are written as set.
+    flag_base: HashMap<u32, (Flags, Vec<u16>)>,
+    /// Dirty only to gain `Status: O` ([`Mailbox::mark_old`]): written if
+    /// that fits in place, else dropped (never a whole-file rewrite).
+    old_only: std::collections::HashSet<u32>,
+}
+
+/// Three-way merge of one message's flags (base = what the file held when
+/// we changed them): the file's current flags plus what we added minus
+/// what we removed, so a flag another process changed meanwhile survives
+/// our write-back.
+pub(crate) fn merge_flags(
+    file: (Flags, &[u16]),
+    base: (Flags, &[u16]),
+    ours: (Flags, &[u16]),
+) -> (Flags, Vec<u16>) {
+    let added = ours.0 .0 & !base.0 .0;
+    let removed = base.0 .0 & !ours.0 .0;
+    let flags = Flags((file.0 .0 | added) & !removed);
+    let mut kw: Vec<u16> = file
+        .1
+        .iter()
+        .copied()
+        .filter(|k| !(base.1.contains(k) && !ours.1.contains(k)))
+        .collect();
+    for k in ours.1 {
+        if !base.1.contains(k) && !kw.contains(k) {
+            kw.push(*k);
+        }
+    }
+    kw.sort_unstable();
+    (flags, kw)
 }
 
 pub(crate) fn io_error(what: &str, path: &Path, e: io::Error) -> StoreError {
@@ -422,6 +458,8 @@ impl Mailbox {
             verified: Instant::now(),
             region_rereads: 0,
             rewrite_reads: Default::default(),
+            flag_base: HashMap::new(),
+            old_only: Default::default(),
         };
         {
             let _l = mb.lock(false)?;
@@ -644,8 +682,9 @@ impl Mailbox {
         let mut buf = Vec::new();
         for i in 0..self.msgs.len() {
             let l = &self.locs[i];
+            let merging = l.dirty && self.flag_base.contains_key(&self.msgs[i].uid);
             let (s, e) = match l.region {
-                Some(r) if !l.gone && !l.dirty => r,
+                Some(r) if !l.gone && (!l.dirty || merging) => r,
                 _ => continue,
             };
             buf.resize((e - s) as usize, 0);
@@ -664,6 +703,10 @@ impl Mailbox {
                 }
             }
             let kw = keyword_indexes(&mut self.keywords, &meta.keywords);
+            if merging {
+                self.merge_into(i, meta.flags, kw);
+                continue;
+            }
             let m = &mut self.msgs[i];
             if m.flags != meta.flags || m.keywords != kw {
                 m.flags = meta.flags;
@@ -736,6 +779,9 @@ impl Mailbox {
                 Some(&i) => {
                     seen[i] = true;
                     let dirty = self.locs[i].dirty;
+                    if dirty && self.flag_base.contains_key(&m.uid) {
+                        self.merge_into(i, m.flags, m.keywords.clone());
+                    }
                     let mine = &mut self.msgs[i];
                     if !dirty && (mine.flags != m.flags || mine.keywords != m.keywords) {
                         mine.flags = m.flags;
@@ -820,8 +866,21 @@ impl Mailbox {
         Ok(())
     }
 
-    /// Change flags/keywords in memory; written by [`Mailbox::write_back`].
+    /// Change flags/keywords in memory; written by [`Mailbox::write_back`],
+    /// merged with changes another process wrote to the same message since
+    /// (only what this call added or removed is applied; see [`merge_flags`]).
     pub fn set_flags(&mut self, i: usize, flags: Flags, keywords: &[String]) {
+        self.set_flags_mode(i, flags, keywords, false);
+    }
+
+    /// Like [`Mailbox::set_flags`], but written exactly as given, even if
+    /// equal to what this view holds (the caller computed them from a
+    /// fresher look at the file, e.g. IMAP STORE +FLAGS/-FLAGS).
+    pub fn set_flags_exact(&mut self, i: usize, flags: Flags, keywords: &[String]) {
+        self.set_flags_mode(i, flags, keywords, true);
+    }
+
+    fn set_flags_mode(&mut self, i: usize, flags: Flags, keywords: &[String], exact: bool) {
         let kws: Vec<String> = keywords
             .iter()
             .filter(|k| headers::valid_keyword(k.as_bytes()))
@@ -829,11 +888,55 @@ impl Mailbox {
             .collect();
         let kw = keyword_indexes(&mut self.keywords, &kws);
         if let (Some(m), Some(l)) = (self.msgs.get_mut(i), self.locs.get_mut(i)) {
-            if m.flags != flags || m.keywords != kw {
+            if exact || m.flags != flags || m.keywords != kw {
+                if exact {
+                    self.flag_base.remove(&m.uid);
+                } else if !l.dirty || self.old_only.contains(&m.uid) {
+                    self.flag_base
+                        .insert(m.uid, (m.flags, m.keywords.clone()));
+                }
+                self.old_only.remove(&m.uid);
                 m.flags = flags;
                 m.keywords = kw;
                 l.dirty = true;
             }
+        }
+    }
+
+    /// Take `\Recent` from message `i` for later sessions: `Status: O` is
+    /// written at the next [`Mailbox::write_back`], flags untouched. Only
+    /// in place: if the metadata region cannot take the letter without a
+    /// whole-file rewrite (or the message has none, as an MDA wrote it),
+    /// nothing is written and the message stays recent for others.
+    pub fn mark_old(&mut self, i: usize) {
+        if let (Some(m), Some(l)) = (self.msgs.get(i), self.locs.get_mut(i)) {
+            if l.old || l.dirty || l.gone || l.region.is_none() {
+                return;
+            }
+            l.dirty = true;
+            self.old_only.insert(m.uid);
+            self.flag_base
+                .insert(m.uid, (m.flags, m.keywords.clone()));
+        }
+    }
+
+    /// Apply our change of message `i` onto flags another process wrote.
+    fn merge_into(&mut self, i: usize, file_flags: Flags, file_kw: Vec<u16>) {
+        let uid = self.msgs[i].uid;
+        let Some((bf, bk)) = self.flag_base.get(&uid) else {
+            return;
+        };
+        if *bf == file_flags && *bk == file_kw {
+            return;
+        }
+        let m = &self.msgs[i];
+        let merged = merge_flags((file_flags, &file_kw), (*bf, bk), (m.flags, &m.keywords));
+        self.flag_base.insert(uid, (file_flags, file_kw));
+        let m = &mut self.msgs[i];
+        if (m.flags, &m.keywords) != (merged.0, &merged.1) {
+            m.flags = merged.0;
+            m.keywords = merged.1;
+            self.flag_changed.push(uid);
         }
     }
 
@@ -857,6 +960,8 @@ impl Mailbox {
         let _l = self.lock(true)?;
         self.refresh_locked()?;
         rewrite::rewrite(self, &drop)?;
+        self.flag_base.clear();
+        self.old_only.clear();
         let mut keep = Vec::with_capacity(self.msgs.len());
         for (m, l) in self.msgs.drain(..).zip(self.locs.drain(..)) {
             if !drop.contains(&m.uid) {
@@ -884,8 +989,25 @@ impl Mailbox {
         let _l = self.lock(true)?;
         self.refresh_locked()?;
         if !rewrite::write_flags_in_place(self)? {
+            // `Status: O` alone never justifies rewriting the whole file.
+            if !self.old_only.is_empty() {
+                for (m, l) in self.msgs.iter().zip(self.locs.iter_mut()) {
+                    if self.old_only.contains(&m.uid) {
+                        l.dirty = false;
+                    }
+                }
+                self.old_only.clear();
+                if !self.locs.iter().any(|l| l.dirty && !l.gone)
+                    || rewrite::write_flags_in_place(self)?
+                {
+                    self.flag_base.clear();
+                    return Ok(());
+                }
+            }
             rewrite::rewrite(self, &Default::default())?;
         }
+        self.flag_base.clear();
+        self.old_only.clear();
         Ok(())
     }
 
