@@ -190,6 +190,16 @@ impl Folders {
         Ok(())
     }
 
+    /// RENAME INBOX (RFC 3501 §6.3.5): the store moves every message into
+    /// the new folder, crash-safely, and leaves INBOX empty. Returns how
+    /// many messages moved.
+    pub(crate) fn rename_inbox(&self, to: &MailboxName) -> Result<usize, StoreError> {
+        let b = decode(to)?;
+        let dst = self.path_of(&b)?;
+        self.check_levels(&dst)?;
+        self.store().rename_inbox(&b)
+    }
+
     /// A level above `path` that is an mbox file cannot hold children.
     fn check_levels(&self, path: &Path) -> Result<(), StoreError> {
         if let Some(parent) = path.parent() {

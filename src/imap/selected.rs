@@ -183,13 +183,14 @@ impl Selected {
     /// (`Status: O`), so other sessions and STATUS stop counting them, as
     /// UW does on SELECT and when it sees new mail. Best effort: if the
     /// write fails, or a message's metadata cannot take the `O` in place
-    /// (`Mailbox::mark_old` never rewrites the file; e.g. another MDA's
-    /// message without a metadata block), others see it as recent too.
+    /// (`Mailbox::mark_old` never rewrites the file), others see it as
+    /// recent too.
     ///
-    /// Only in mailboxes up to [`CLAIM_RECENT_MAX_BYTES`]: one in-place
-    /// write per new message is fine for new mail, not for a cold SELECT of
-    /// a large never-opened mailbox (issue #5 performance bounds; the store
-    /// never writes on open). Larger mailboxes keep sharing `\Recent`.
+    /// Only in mailboxes up to [`CLAIM_RECENT_MAX_BYTES`]: messages without
+    /// a metadata block (another MDA's, a fresh import) need a whole-file
+    /// rewrite, which must not happen on a cold SELECT of a large mailbox
+    /// (issue #5 performance bounds; the store never writes on open).
+    /// Larger mailboxes keep sharing `\Recent`, as before.
     fn claim_recent(&mut self, from: usize) -> bool {
         if self.read_only
             || std::fs::metadata(&self.path).map_or(true, |m| m.len() > CLAIM_RECENT_MAX_BYTES)
@@ -201,7 +202,13 @@ impl Selected {
             if !self.mbox.messages()[i].recent {
                 continue;
             }
-            self.mbox.mark_old(i);
+            if !self.mbox.mark_old(i) {
+                // No metadata block (another MDA's message): `O` comes
+                // with a rewrite, affordable below the size bound.
+                let flags = self.mbox.messages()[i].flags;
+                let kws = self.keyword_names(i);
+                self.mbox.set_flags_exact(i, flags, &kws);
+            }
             any = true;
         }
         if any {

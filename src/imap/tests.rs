@@ -818,20 +818,28 @@ fn replaced_mailbox_with_new_uidvalidity_ends_the_session() {
     );
 }
 
-/// A session on an empty INBOX never saw a UID, so the implicit
-/// UIDVALIDITY (1) turning into the first message's is no reason for BYE.
+/// The first delivery to an empty INBOX keeps the UIDVALIDITY the session
+/// was given (the store derives it from the empty file and the append
+/// writes that same value), so nothing but EXISTS/RECENT is reported.
 #[test]
 fn first_delivery_to_an_empty_inbox_keeps_the_session() {
     let e = env("emptyinbox", "");
     let mut a = Client::preauth(&e);
-    assert!(a.cmd("a1", "SELECT INBOX").contains("* 0 EXISTS\r\n"));
+    let sel = a.cmd("a1", "SELECT INBOX");
+    assert!(sel.contains("* 0 EXISTS\r\n"), "{sel}");
     deliver(&e, "one");
     let got = a.cmd("a2", "NOOP");
-    assert!(got.starts_with("* OK [UIDVALIDITY "), "{got}");
-    assert!(
-        got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\na2 OK NOOP completed\r\n"),
-        "{got}"
+    assert_eq!(
+        got,
+        "* 1 EXISTS\r\n* 1 RECENT\r\na2 OK NOOP completed\r\n"
     );
+    let st = a.cmd("a4", "STATUS INBOX (UIDVALIDITY)");
+    let v = st
+        .split("UIDVALIDITY ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap_or("?");
+    assert!(sel.contains(&format!("[UIDVALIDITY {v}]")), "{sel} / {st}");
     assert!(a
         .cmd("a3", "FETCH 1 (UID)")
         .contains("* 1 FETCH (UID 1)\r\n"));
@@ -847,7 +855,12 @@ fn idle_on_an_empty_inbox_is_woken_by_a_delivery() {
     assert_eq!(a.until("\r\n"), "+ idling\r\n");
     deliver(&e, "one");
     let got = a.until("RECENT\r\n");
-    assert!(got.starts_with("* OK [UIDVALIDITY "), "{got}");
+    // The spool did not exist: the session's placeholder and the file the
+    // delivery created may differ in UIDVALIDITY (then announced first).
+    assert!(
+        got == "* 1 EXISTS\r\n* 1 RECENT\r\n" || got.starts_with("* OK [UIDVALIDITY "),
+        "{got}"
+    );
     assert!(got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\n"), "{got}");
     a.send("DONE\r\n");
     assert_eq!(a.until("\r\n"), "a2 OK IDLE terminated\r\n");
@@ -921,9 +934,10 @@ fn missing_inbox_in_a_read_only_spool_dir_is_empty() {
     );
 }
 
-/// APPEND and COPY write the logged-in user as the From_ line sender (UW).
+/// APPEND writes the logged-in user as the From_ line sender; COPY keeps
+/// the original message's (both as UW does).
 #[test]
-fn append_and_copy_write_the_user_as_envelope_sender() {
+fn append_writes_the_user_copy_keeps_the_envelope_sender() {
     let e = env("fromline", INBOX);
     let out = e.run(&[
         "a CREATE Sent\r\n",
@@ -934,11 +948,17 @@ fn append_and_copy_write_the_user_as_envelope_sender() {
     ]);
     assert!(out.contains("d OK [COPYUID"), "{out}");
     let sent = std::fs::read_to_string(e.dir.join("mail/Sent")).unwrap();
-    let froms: Vec<&str> = sent.lines().filter(|l| l.starts_with("From ")).collect();
+    let froms: Vec<&str> = sent
+        .lines()
+        .filter(|l| l.starts_with("From ") && !l.starts_with("From MAILER-DAEMON "))
+        .collect();
     assert_eq!(froms.len(), 2, "{sent}");
-    for f in froms {
-        assert!(f.starts_with("From alice "), "{f}");
-    }
+    assert!(froms[0].starts_with("From alice "), "{}", froms[0]);
+    assert!(
+        froms[1].starts_with("From alice@example.org "),
+        "{}",
+        froms[1]
+    );
 }
 
 /// FETCH skips a message another session expunged, sends the others and

@@ -11,7 +11,7 @@ use crate::imap::selected::Selected;
 use crate::imap::session::{Session, State};
 use crate::imap::wire::{Code, ListReturn, ListSelect, MailboxName, Response, Status, StatusItem};
 use crate::store::mbox::{Mailbox, NewMessage, OpenOptions};
-use crate::store::{ErrorKind, Flags, StoreError};
+use crate::store::{Flags, StoreError};
 
 /// Leaves the Selected state without expunging (SELECT/EXAMINE, RFC 3501 §6.3.1).
 fn deselect(s: &mut Session<'_>) {
@@ -162,7 +162,7 @@ pub(crate) fn rename(
     }
     let folders = s.folders()?.clone();
     if from.is_inbox() {
-        let moved = rename_inbox(&folders, &to, &s.envelope_sender())?;
+        let moved = folders.rename_inbox(&to)?;
         s.counts.copied += moved as u64;
     } else {
         folders.rename(&from, &to)?;
@@ -170,28 +170,14 @@ pub(crate) fn rename(
     Ok(Completion::ok("RENAME completed"))
 }
 
-fn rename_inbox(folders: &Folders, to: &MailboxName, sender: &str) -> Result<usize, ImapError> {
-    let dst = folders.path(to)?;
-    if std::fs::symlink_metadata(&dst).is_ok() {
-        return Err(StoreError::new(ErrorKind::Exists, "rename target exists").into());
-    }
-    ensure_inbox(folders)?;
-    folders.make_parent(&dst)?;
-    let mut inbox = Mailbox::open(&folders.inbox, &OpenOptions::default())?;
-    folders.create(to)?;
-    let n = inbox.len();
-    let all: Vec<usize> = (0..n).collect();
-    copy_messages(&mut inbox, &all, &dst, sender)?;
-    inbox.expunge(&all)?;
-    Ok(n)
-}
-
 /// Most bytes held in memory per append batch of COPY/MOVE/RENAME INBOX.
 const COPY_BATCH: usize = 32 << 20;
 
 /// Appends messages `idx` of `src` to the mbox at `dst` in batches,
-/// keeping flags (minus `\Recent`), keywords and internal dates. Returns
-/// (uidvalidity, source uids, new uids).
+/// keeping flags (minus `\Recent`), keywords, internal dates and the
+/// envelope sender of the From_ line (as UW's COPY does; `sender` only
+/// stands in where the source has none). Returns (uidvalidity, source
+/// uids, new uids).
 pub(crate) fn copy_messages(
     src: &mut Mailbox,
     idx: &[usize],
@@ -203,7 +189,7 @@ pub(crate) fn copy_messages(
     let mut new_uids = Vec::with_capacity(idx.len());
     let mut start = 0;
     while start < idx.len() {
-        let mut bufs: Vec<(usize, Vec<u8>, Vec<String>)> = Vec::new();
+        let mut bufs: Vec<(usize, Vec<u8>, Vec<String>, String)> = Vec::new();
         let mut bytes = 0;
         while start < idx.len() && (bufs.is_empty() || bytes < COPY_BATCH) {
             let i = idx[start];
@@ -218,16 +204,22 @@ pub(crate) fn copy_messages(
                     .filter_map(|&k| all.get(k as usize).cloned())
                     .collect()
             };
-            bufs.push((i, data, kws));
+            let from = src.envelope_sender(i)?;
+            let from = if from.is_empty() {
+                sender.to_string()
+            } else {
+                from
+            };
+            bufs.push((i, data, kws, from));
             start += 1;
         }
         let msgs: Vec<NewMessage<'_>> = bufs
             .iter()
-            .map(|(i, data, kws)| {
+            .map(|(i, data, kws, from)| {
                 let m = &src.messages()[*i];
                 NewMessage {
                     data,
-                    from: sender,
+                    from,
                     date: m.internal_date,
                     flags: m.flags,
                     keywords: kws,
@@ -236,7 +228,7 @@ pub(crate) fn copy_messages(
             .collect();
         let (v, uids) = crate::store::mbox::append(dst, &msgs).map_err(ImapError::dest)?;
         validity = v;
-        src_uids.extend(bufs.iter().map(|(i, _, _)| src.messages()[*i].uid));
+        src_uids.extend(bufs.iter().map(|(i, _, _, _)| src.messages()[*i].uid));
         new_uids.extend(uids);
     }
     Ok((validity, src_uids, new_uids))

@@ -908,16 +908,23 @@ impl Mailbox {
     /// in place: if the metadata region cannot take the letter without a
     /// whole-file rewrite (or the message has none, as an MDA wrote it),
     /// nothing is written and the message stays recent for others.
-    pub fn mark_old(&mut self, i: usize) {
+    /// Returns false when the message has no metadata block at all (so the
+    /// `O` could only come with a rewrite, which the caller may choose to
+    /// pay for with [`Mailbox::set_flags_exact`]).
+    pub fn mark_old(&mut self, i: usize) -> bool {
         if let (Some(m), Some(l)) = (self.msgs.get(i), self.locs.get_mut(i)) {
-            if l.old || l.dirty || l.gone || l.region.is_none() {
-                return;
+            if l.old || l.dirty || l.gone {
+                return true;
+            }
+            if l.region.is_none() {
+                return false;
             }
             l.dirty = true;
             self.old_only.insert(m.uid);
             self.flag_base
                 .insert(m.uid, (m.flags, m.keywords.clone()));
         }
+        true
     }
 
     /// Apply our change of message `i` onto flags another process wrote.

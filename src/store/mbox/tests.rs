@@ -403,3 +403,82 @@ fn empty_spool_validity_survives_first_append() {
     assert_eq!(fresh.uid_validity(), 1_700_000_000);
     assert_eq!(fresh.messages()[0].uid, 1);
 }
+
+/// `mark_old` writes `Status: O` in place and nothing else (the old imapd
+/// way of forcing a write-back flipped \Draft twice); where the `O` does
+/// not fit in place, nothing is written (no whole-file rewrite).
+#[test]
+fn mark_old_writes_status_o_in_place_only() {
+    let data = format!(
+        "{F}Subject: a\nStatus: R\nX-Status: T\nX-Keywords:           \nX-UID: 1\n\na\n\n\
+         {F}Subject: b\n\nb\n"
+    );
+    let p = tmp("mark-old", data.as_bytes());
+    let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    assert!(mb.messages()[0].recent && mb.messages()[1].recent);
+    let ino = fs::metadata(&p).unwrap().ino();
+    assert!(mb.mark_old(0));
+    assert!(!mb.mark_old(1)); // no metadata block: cannot be written in place
+    mb.write_back().unwrap();
+    assert_eq!(fs::metadata(&p).unwrap().ino(), ino, "no rewrite");
+    let after = fs::read(&p).unwrap();
+    assert_eq!(after.len(), data.len());
+    let fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    let m = &fresh.messages()[0];
+    assert!(!m.recent);
+    assert_eq!(m.flags, Flags(Flags::SEEN.0 | Flags::DRAFT.0));
+    assert!(fresh.messages()[1].recent);
+    assert_eq!(fresh.messages()[1].flags, Flags::default());
+}
+
+/// Two processes change flags of the same message between syncs: each
+/// write-back applies only its own change, so both survive.
+#[test]
+fn flag_write_back_merges_with_other_process() {
+    let data = format!("{F}Subject: a\n\na\n\n{F}Subject: b\n\nb\n");
+    let p = tmp("merge", data.as_bytes());
+    let mut w = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    w.set_flags(0, Flags::ANSWERED, &["keep".to_string()]);
+    w.write_back().unwrap(); // full rewrite: regions now exist
+    let mut a = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    let mut b = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    // a: +\Seen -keep; b: +\Flagged +other, -\Answered.
+    a.set_flags(0, Flags(Flags::ANSWERED.0 | Flags::SEEN.0), &[]);
+    a.write_back().unwrap();
+    b.set_flags(0, Flags::FLAGGED, &["keep".to_string(), "other".to_string()]);
+    b.write_back().unwrap();
+    let fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    let m = &fresh.messages()[0];
+    assert_eq!(m.flags, Flags(Flags::SEEN.0 | Flags::FLAGGED.0));
+    let kws: Vec<&str> = m
+        .keywords
+        .iter()
+        .map(|&k| fresh.keywords()[k as usize].as_str())
+        .collect();
+    assert_eq!(kws, vec!["other"]);
+    // b's view now shows the merged result and reports it.
+    assert_eq!(b.messages()[0].flags, m.flags);
+    // set_flags_exact writes exactly what it is given.
+    b.set_flags_exact(0, Flags::DELETED, &[]);
+    b.write_back().unwrap();
+    let fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(fresh.messages()[0].flags, Flags::DELETED);
+    assert!(fresh.messages()[0].keywords.is_empty());
+}
+
+#[test]
+fn merge_flags_table() {
+    let (s, f, a) = (Flags::SEEN, Flags::FLAGGED, Flags::ANSWERED);
+    let or = |x: Flags, y: Flags| Flags(x.0 | y.0);
+    // (file, base, ours) -> expected
+    let cases: &[((Flags, &[u16]), (Flags, &[u16]), (Flags, &[u16]), (Flags, &[u16]))] = &[
+        ((s, &[]), (Flags(0), &[]), (Flags(0), &[]), (s, &[])),
+        ((s, &[1]), (Flags(0), &[]), (f, &[2]), (or(s, f), &[1, 2])),
+        ((or(s, a), &[1, 2]), (a, &[1]), (Flags(0), &[]), (s, &[2])),
+        ((Flags(0), &[]), (s, &[3]), (s, &[3]), (Flags(0), &[])),
+    ];
+    for (file, base, ours, want) in cases {
+        let (fl, kw) = merge_flags(*file, *base, *ours);
+        assert_eq!((fl, &kw[..]), (want.0, want.1), "{file:?} {base:?} {ours:?}");
+    }
+}
