@@ -934,6 +934,38 @@ fn missing_inbox_in_a_read_only_spool_dir_is_empty() {
     );
 }
 
+/// RENAME INBOX goes through the store (`Folders::rename_inbox`): every
+/// message moves with its flags and its original envelope sender, the
+/// new folder has a UIDVALIDITY of its own, and INBOX is left empty.
+#[test]
+fn rename_inbox_keeps_senders_and_flags() {
+    let e = env("renameinbox", INBOX);
+    let out = e.run(&[
+        "a SELECT INBOX\r\n",
+        "b STORE 1 +FLAGS.SILENT (\\Flagged)\r\n",
+        "c UNSELECT\r\n",
+        "d RENAME INBOX Old/2026\r\n",
+        "e STATUS INBOX (MESSAGES)\r\n",
+        "f STATUS Old/2026 (MESSAGES UIDNEXT)\r\n",
+        "g LOGOUT\r\n",
+    ]);
+    assert!(out.contains("d OK RENAME completed"), "{out}");
+    assert!(out.contains("* STATUS INBOX (MESSAGES 0)"), "{out}");
+    assert!(
+        out.contains("* STATUS Old/2026 (MESSAGES 2 UIDNEXT 3)"),
+        "{out}"
+    );
+    let old = std::fs::read_to_string(e.dir.join("mail/Old/2026")).unwrap();
+    let froms: Vec<&str> = old
+        .lines()
+        .filter(|l| l.starts_with("From ") && !l.starts_with("From MAILER-DAEMON "))
+        .collect();
+    assert_eq!(froms.len(), 2, "{old}");
+    assert!(froms[0].starts_with("From alice@example.org "), "{old}");
+    assert!(froms[1].starts_with("From bob@example.org "), "{old}");
+    assert!(old.contains("X-Status: F"), "{old}");
+}
+
 /// APPEND writes the logged-in user as the From_ line sender; COPY keeps
 /// the original message's (both as UW does).
 #[test]
