@@ -24,7 +24,8 @@ struct Case {
 const DATE_F: u32 = 1795432706;
 
 const CASES: &[Case] = &[
-    Case { file: "empty.mbox", validity: 1, uid_next: 1, uids: &[], flags: &[], keywords: &[], first_view: "" },
+    // validity 0: a file without messages takes its mtime (see mbox/mod.rs).
+    Case { file: "empty.mbox", validity: 0, uid_next: 1, uids: &[], flags: &[], keywords: &[], first_view: "" },
     Case {
         file: "no-final-newline.mbox", validity: DATE_F, uid_next: 3, uids: &[1, 2], flags: &[0, 0], keywords: &[&[], &[]],
         first_view: "Subject: one\r\n\r\nfirst\r\n",
@@ -81,9 +82,15 @@ fn odd_mailboxes_open_as_expected() {
             },
         )
         .unwrap_or_else(|e| panic!("{}: {e}", c.file));
+        let validity = if c.validity == 0 {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(fixture(c.file)).unwrap().mtime() as u32
+        } else {
+            c.validity
+        };
         assert_eq!(
             (mb.uid_validity(), mb.uid_next()),
-            (c.validity, c.uid_next),
+            (validity, c.uid_next),
             "{}",
             c.file
         );
