@@ -1,0 +1,178 @@
+"""IMAP on pipes (issue 5, and the store figures of issue 3): postern's
+imapd and Dovecot's imap, both PREAUTH on stdin/stdout as an unprivileged
+uid, on fresh copies of the same corpus.
+
+Per repetition, on a fresh copy (page cache warm, no index of any kind):
+  session A (new process): SELECT INBOX (cold open + full scan), LOGOUT
+  session B (new process): SELECT INBOX again (Dovecot: its index is warm now),
+    FETCH 1:* (ENVELOPE), FETCH 1:* (BODYSTRUCTURE), UID SEARCH BODY <rare>,
+    FETCH <5 MB message> BODY[], STORE 1 +FLAGS.SILENT (\\Deleted) + EXPUNGE,
+    APPEND ~1 MB, LOGOUT
+Peak RSS is the server's VmHWM read just before each LOGOUT (the larger one).
+"""
+import os
+import re
+
+from benchlib import (Imap, PipeServer, account, copy_file, corpus, dovecot_available, dovecot_pipe_argv,
+                      fresh_dir, log, median, postern_env, postern_pipe_argv, write_postern_conf)
+
+STEPS = ["greeting", "select_cold", "select_second", "fetch_envelope", "fetch_bodystructure",
+         "search_body", "fetch_big", "store_expunge", "expunge", "append_1m", "rss_kb"]
+
+
+def one_rep(kind, work, mbox, meta, append_data, rep):
+    """-> dict of measurements for one repetition of one server."""
+    d = fresh_dir(os.path.join(work, "imap-%s-%s" % (kind, os.path.basename(mbox).split(".")[0])))
+    inbox = os.path.join(d, "inbox.mbox")
+    maildir = os.path.join(d, "mail")
+    os.makedirs(maildir)
+    copy_file(mbox, inbox)
+    account().chown(d)
+    if kind == "postern":
+        conf = write_postern_conf(os.path.join(d, "postern.conf"), work, inbox, maildir)
+        argv, env = postern_pipe_argv(work, "imapd", conf), postern_env(work)
+    else:
+        argv, env = dovecot_pipe_argv(work, "imap", maildir, inbox), None
+    errp = os.path.join(work, "imap-%s.stderr" % kind)
+    r = {}
+
+    def start():
+        srv = PipeServer(argv, env=env, stderr_path=errp)
+        try:
+            c = Imap(srv.stream)
+        except Exception:
+            srv.kill()
+            srv.close(5)
+            raise
+        if not c.greeting.startswith(b"* PREAUTH"):
+            srv.kill()
+            srv.close(5)
+            raise RuntimeError("greeting %r, not PREAUTH" % c.greeting[:80])
+        return srv, c
+
+    def check(x, what):
+        if x["status"] != "OK":
+            raise RuntimeError("%s: %s" % (what, x["tagged"][:120]))
+        return x
+
+    import time
+    t0 = time.perf_counter()
+    srv, c = start()
+    r["greeting"] = time.perf_counter() - t0
+    try:
+        x = check(c.command(b"SELECT INBOX"), "SELECT")
+        r["select_cold"] = x["s"]
+        m = re.findall(rb"\* (\d+) EXISTS", x["head"])
+        r["exists"] = int(m[-1]) if m else None
+        hwm_a = srv.vmhwm_kb()
+        c.command(b"LOGOUT")
+    finally:
+        srv.close()
+
+    srv, c = start()
+    try:
+        r["select_second"] = check(c.command(b"SELECT INBOX"), "SELECT 2")["s"]
+        x = check(c.command(b"FETCH 1:* (ENVELOPE)"), "FETCH ENVELOPE")
+        r["fetch_envelope"], r["envelope_bytes"] = x["s"], x["bytes"]
+        x = check(c.command(b"FETCH 1:* (BODYSTRUCTURE)"), "FETCH BODYSTRUCTURE")
+        r["fetch_bodystructure"], r["bodystructure_bytes"] = x["s"], x["bytes"]
+        x = check(c.command(b'UID SEARCH BODY "%s"' % meta["rare_word"].encode()), "SEARCH")
+        r["search_body"] = x["s"]
+        found = sorted(int(v) for line in re.findall(rb"\* SEARCH([ \d]*)", x["head"]) for v in line.split())
+        r["search_found"] = found
+        r["search_ok"] = found == sorted(meta["rare_seqs"])
+        big = meta["big_message"]
+        x = check(c.command(b"FETCH %d BODY[]" % big["seq"]), "FETCH big")
+        r["fetch_big"] = x["s"]
+        r["fetch_big_literal"] = max(x["lits"]) if x["lits"] else 0
+        x1 = check(c.command(b"STORE 1 +FLAGS.SILENT (\\Deleted)"), "STORE")
+        x2 = check(c.command(b"EXPUNGE"), "EXPUNGE")
+        r["expunge"] = x2["s"]
+        r["store_expunge"] = x1["s"] + x2["s"]
+        x = check(c.command(b"APPEND INBOX (\\Seen)", literal=append_data), "APPEND")
+        r["append_1m"] = x["s"]
+        hwm_b = srv.vmhwm_kb()
+        c.command(b"LOGOUT")
+    finally:
+        srv.close()
+    r["rss_kb"] = max(v for v in (hwm_a, hwm_b) if v is not None) if (hwm_a or hwm_b) else None
+    log("  imap %-8s %-6s rep %d: %s" % (kind, os.path.basename(mbox).split(".")[0], rep, {
+        k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if k != "search_found"}))
+    return r
+
+
+def run_server(kind, work, mbox, meta, append_data, reps):
+    runs = []
+    for i in range(reps):
+        runs.append(one_rep(kind, work, mbox, meta, append_data, i + 1))
+    out = {k: median([r[k] for r in runs if r.get(k) is not None]) for k in STEPS}
+    out["search_ok"] = all(r.get("search_ok") for r in runs)
+    out["search_found"] = runs[-1].get("search_found")
+    out["exists"] = runs[-1].get("exists")
+    out["fetch_big_literal"] = runs[-1].get("fetch_big_literal")
+    return out
+
+
+# targets from issues 5 and 3, per corpus: metric -> seconds (or KB for rss)
+TARGETS = {
+    "big": {"select_cold": 0.2, "fetch_envelope": 0.25, "fetch_bodystructure": 0.4, "search_body": 0.5,
+            "fetch_big": 0.03, "expunge": 0.4, "append_1m": 0.02, "rss_kb": 32 * 1024},
+    "small": {"select_cold": 0.3, "fetch_envelope": 1.0, "search_body": 0.6, "rss_kb": 64 * 1024},
+}
+LABELS = [
+    ("greeting", "start → greeting (new process)"),
+    ("select_cold", "SELECT INBOX, cold (open + full scan)"),
+    ("select_second", "SELECT again, new process (Dovecot: index warm)"),
+    ("fetch_envelope", "FETCH 1:* (ENVELOPE)"),
+    ("fetch_bodystructure", "FETCH 1:* (BODYSTRUCTURE)"),
+    ("search_body", "UID SEARCH BODY <rare word>"),
+    ("fetch_big", "FETCH BODY[] of the 5 MB message"),
+    ("store_expunge", "STORE 1 \\Deleted + EXPUNGE"),
+    ("expunge", "  of which EXPUNGE"),
+    ("append_1m", "APPEND 1 MB (incl. fsync)"),
+    ("rss_kb", "peak RSS (VmHWM)"),
+]
+
+
+def run(results, work, reps, servers=("postern", "dovecot"), corpora=("big", "small")):
+    append_path, _ = corpus("append-1m")
+    append_data = open(append_path, "rb").read()
+    for name in corpora:
+        mbox, meta = corpus(name)
+        section = "IMAP on pipes, %s corpus: %d messages / %.0f MB (issue 5; store figures for issue 3)" % (
+            name, meta["count"], meta["bytes"] / 1e6)
+        got = {}
+        for kind in servers:
+            if kind == "dovecot" and not dovecot_available("imap"):
+                results.note("Dovecot imap not installed: no peer figures for IMAP")
+                continue
+            try:
+                got[kind] = run_server(kind, work, mbox, meta, append_data, reps)
+            except Exception as e:  # a server that does not work yet still leaves a table
+                log("  imap %s %s failed: %s" % (kind, name, e))
+                got[kind] = {"error": str(e)[:200]}
+        ours, peer = got.get("postern", {}), got.get("dovecot", {})
+        for key, label in LABELS:
+            o, p = ours.get(key), peer.get(key)
+            unit = "s"
+            tgt = TARGETS[name].get(key)
+            if key == "rss_kb":
+                unit = "MB"
+                o = o / 1024.0 if o else o
+                p = p / 1024.0 if p else p
+                tgt = tgt / 1024.0 if tgt else None
+            note = ""
+            if key == "search_body":
+                note = "found %s/%s" % ("ok" if ours.get("search_ok") else ours.get("search_found"),
+                                        "ok" if peer.get("search_ok") else peer.get("search_found"))
+            if key == "select_cold":
+                note = "EXISTS %s/%s" % (ours.get("exists"), peer.get("exists"))
+            if key == "fetch_big":
+                note = "literal %s/%s bytes" % (ours.get("fetch_big_literal"), peer.get("fetch_big_literal"))
+            if "error" in ours and key == "greeting":
+                o = "n/a"
+                note = "postern: " + ours["error"]
+            results.add(section, label, o, p, unit=unit, target=tgt, note=note)
+        if "error" in peer:
+            results.note("Dovecot IMAP on %s failed: %s" % (name, peer["error"]))
+    return results
