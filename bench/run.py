@@ -15,6 +15,7 @@ nobody), BENCH_WORK, BENCH_OUT.
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -104,6 +105,8 @@ def main():
         f.write(md)
     print(md)
     log("written to %s" % path)
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(work, ignore_errors=True)  # copies of the corpora, several hundred MB
 
 
 if __name__ == "__main__":
