@@ -107,8 +107,8 @@ def run(results, work, reps, servers=("postern", "dovecot")):
     ours, peer = got.get("postern", {}), got.get("dovecot", {})
     full = meta["count"] >= 10000
     rows = [
-        ("to_stat", "start → STAT answered (new process, cold)", None),
-        ("login_stat", "[USER/PASS +] STAT, cold open + full scan", 0.2),
+        ("to_stat", "start → STAT answered: new process, cold open + full scan", 0.2),
+        ("login_stat", "  of which [USER/PASS +] STAT", None),
         ("uidl", "UIDL (all)", None),
         ("list", "LIST (all)", None),
         ("retr_big", "RETR of the 5 MB message", None),

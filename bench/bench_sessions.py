@@ -23,7 +23,7 @@ import subprocess
 import threading
 import time
 
-from benchlib import (BENCH_PASSWORD, Imap, Pop3, Stream, Xinetd, account, corpus, fresh_dir, free_port, log,
+from benchlib import (BENCH_PASSWORD, BENCH_USERS, Imap, Pop3, Stream, Xinetd, account, corpus, fresh_dir, free_port, log,
                       median, pct, postern_env, wait_port, write_postern_conf)
 
 CORPUS_ARGS = ["--profile", "small", "--count", "20", "--seed", "7", "--big-size", "30000"]
@@ -38,7 +38,7 @@ def small_mailbox(work):
     return path
 
 
-def pop3_session(port, ctx):
+def pop3_session(port, ctx, user):
     t0 = time.perf_counter()
     raw = socket.create_connection(("127.0.0.1", port), timeout=30)
     try:
@@ -47,7 +47,7 @@ def pop3_session(port, ctx):
         c = Pop3(Stream(sock=s), timeout=30)
         if not c.greeting.startswith(b"+OK"):
             raise RuntimeError("greeting %r" % c.greeting[:80])
-        for cmd in (b"USER bench", b"PASS " + BENCH_PASSWORD.encode(), b"STAT", b"QUIT"):
+        for cmd in (b"USER " + user.encode(), b"PASS " + BENCH_PASSWORD.encode(), b"STAT", b"QUIT"):
             _, reply, _ = c.cmd(cmd)
             if not reply.startswith("+OK"):
                 raise RuntimeError("%s: %s" % (cmd.split()[0].decode(), reply[:100]))
@@ -58,7 +58,7 @@ def pop3_session(port, ctx):
         raw.close()
 
 
-def imap_session(port, ctx):
+def imap_session(port, ctx, user):
     t0 = time.perf_counter()
     raw = socket.create_connection(("127.0.0.1", port), timeout=30)
     try:
@@ -67,7 +67,7 @@ def imap_session(port, ctx):
         c = Imap(Stream(sock=s), timeout=30)
         if not c.greeting.startswith(b"* OK"):
             raise RuntimeError("greeting %r" % c.greeting[:80])
-        for cmd in (b'LOGIN bench "%s"' % BENCH_PASSWORD.encode(), b"SELECT INBOX", b"LOGOUT"):
+        for cmd in (b'LOGIN %s "%s"' % (user.encode(), BENCH_PASSWORD.encode()), b"SELECT INBOX", b"LOGOUT"):
             x = c.command(cmd)
             if x["status"] != "OK":
                 raise RuntimeError("%s: %s" % (cmd.split()[0].decode(), x["tagged"][:100]))
@@ -83,10 +83,10 @@ def measure(fn, port, ctx, n, clients):
     lat, errors = [], []
     lock = threading.Lock()
 
-    def worker(k):
+    def worker(k, user):
         for _ in range(k):
             try:
-                dt = fn(port, ctx)
+                dt = fn(port, ctx, user)
                 with lock:
                     lat.append(dt)
             except Exception as e:
@@ -97,13 +97,14 @@ def measure(fn, port, ctx, n, clients):
 
     for _ in range(3):  # warm-up: binaries and certificates into the page cache
         try:
-            fn(port, ctx)
+            fn(port, ctx, BENCH_USERS[0])
         except Exception as e:
             errors.append(str(e)[:120])
             return lat, 0.0, errors
     errors.clear()
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(n // clients,)) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, args=(n // clients, BENCH_USERS[i]))
+               for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -121,7 +122,8 @@ class DovecotDaemon:
         self.imaps, self.pop3s = free_port(), free_port()
         pw = os.path.join(d, "passwd")
         with open(pw, "w") as f:
-            f.write("bench:{PLAIN}%s:%d:%d::%s\n" % (BENCH_PASSWORD, a.uid, a.gid, os.path.join(work, "home")))
+            for user in BENCH_USERS:
+                f.write("%s:{PLAIN}%s:%d:%d::%s\n" % (user, BENCH_PASSWORD, a.uid, a.gid, os.path.join(work, "home")))
         os.chmod(pw, 0o644)
         conf = os.path.join(d, "dovecot.conf")
         with open(conf, "w") as f:
@@ -205,9 +207,10 @@ def run(results, work, n, ours=True, status=None, peer=True):
     os.makedirs(spool)
     os.makedirs(maildir)
     os.chmod(spool, 0o1777)
-    inbox = os.path.join(spool, "bench")
-    shutil.copyfile(small_mailbox(work), inbox)
-    a.chown(inbox, maildir)
+    for user in BENCH_USERS:
+        shutil.copyfile(small_mailbox(work), os.path.join(spool, user))
+        a.chown(os.path.join(spool, user))
+    a.chown(maildir)
     conf = write_postern_conf(os.path.join(base, "postern.conf"), work, os.path.join(spool, "%u"), maildir)
     ctx = ssl.create_default_context(cafile=os.path.join(work, "ca.pem"))
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -227,7 +230,7 @@ def run(results, work, n, ours=True, status=None, peer=True):
         if peer:
             if os.access("/usr/sbin/dovecot", os.X_OK) and os.geteuid() == 0:
                 try:
-                    dd = DovecotDaemon(work, os.path.join(work, "certs"), inbox, maildir)
+                    dd = DovecotDaemon(work, os.path.join(work, "certs"), os.path.join(spool, "%u"), maildir)
                     listeners.append(dd)
                     servers[("dovecot", "pop3s")] = dd.pop3s
                     servers[("dovecot", "imaps")] = dd.imaps
@@ -252,7 +255,8 @@ def run(results, work, n, ours=True, status=None, peer=True):
                         log("  %s %s: %s" % (who, proto, errors[0]))
                         break
                     figs[who][clients] = {"p50": median(lat), "p99": pct(lat, 99), "rate": len(lat) / wall,
-                                          "n": len(lat), "errors": len(errors)}
+                                          "n": len(lat), "errors": len(errors),
+                                          "first_error": errors[0] if errors else ""}
                     log("  %s %s x%d: %s" % (who, proto, clients, figs[who][clients]))
             what = {"pop3s": "POP3S session (TLS, USER/PASS, STAT, QUIT)",
                     "imaps": "IMAPS session (TLS, LOGIN, SELECT, LOGOUT)"}[proto]
@@ -264,7 +268,8 @@ def run(results, work, n, ours=True, status=None, peer=True):
                 if "error" in o:
                     note = "postern: " + o["error"]
                 elif oc.get("errors") or pc.get("errors"):
-                    note = "errors %s/%s" % (oc.get("errors", 0), pc.get("errors", 0))
+                    note = "errors %s/%s: %s" % (oc.get("errors", 0), pc.get("errors", 0),
+                                                 oc.get("first_error") or pc.get("first_error"))
                 results.add(section, label + ": median", oc.get("p50", "n/a" if "error" in o else None),
                             pc.get("p50"), target=target, note=note)
                 results.add(section, label + ": p99", oc.get("p99"), pc.get("p99"))

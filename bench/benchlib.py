@@ -451,15 +451,19 @@ def write_postern_conf(path, work, inbox, mail_dir, **extra):
 
 
 BENCH_PASSWORD = "bench-pass-1"
+BENCH_USERS = ("bench", "bench2")
 
 
 def write_passwd(work, home):
-    """passwd-file with user `bench` ({PLAIN}: the cheapest scheme, so a
-    session benchmark measures the server, not the hash) at the account's uid."""
+    """passwd-file with users `bench` and `bench2` ({PLAIN}: the cheapest
+    scheme, so a session benchmark measures the server, not the hash) at the
+    account's uid; two users so two concurrent POP3 clients do not contend
+    for one maildrop lock."""
     a = account()
     path = os.path.join(work, "passwd")
     with open(path, "w") as f:
-        f.write("bench:{PLAIN}%s:%d:%d::%s:/bin/sh\n" % (BENCH_PASSWORD, a.uid, a.gid, home))
+        for user in BENCH_USERS:
+            f.write("%s:{PLAIN}%s:%d:%d::%s:/bin/sh\n" % (user, BENCH_PASSWORD, a.uid, a.gid, home))
     os.chmod(path, 0o600)
     a.chown(path)
     return path

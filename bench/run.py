@@ -65,6 +65,7 @@ def main():
         if why:
             res.note("postern %s: %s" % (p, why))
     t_start = time.time()
+    load_start = os.getloadavg()[0]
     want_peer = "peer" in servers
     want_ours = "postern" in servers
     for name in only:
@@ -90,9 +91,9 @@ def main():
 
     date = time.strftime("%Y-%m-%d", time.gmtime())
     header = [
-        "Run %s UTC, commit %s, %s; %s CPUs, load at end %.2f; %s." % (
+        "Run %s UTC, commit %s, %s; %s CPUs, load average %.2f at start, %.2f at end; %s." % (
             time.strftime("%Y-%m-%d %H:%M", time.gmtime()), git_rev(), platform.platform(terse=True),
-            os.cpu_count(), os.getloadavg()[0], "QUICK smoke run" if QUICK else "full run"),
+            os.cpu_count(), load_start, os.getloadavg()[0], "QUICK smoke run" if QUICK else "full run"),
         "Medians of %d repetitions on fresh copies (page cache warm, no server index or cache); "
         "sessions: %d sequential. Servers run as uid %d (%s). Binaries: %s. Total %.0f s." % (
             a.reps, a.sessions, acct.uid, acct.name, benchlib.postern_bin_dir(), time.time() - t_start),
