@@ -5,25 +5,25 @@ use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// Mailbox does not exist ([NONEXISTENT] / [TRYCREATE]).
+    /// Mailbox does not exist (`[NONEXISTENT]` / `[TRYCREATE]`).
     NotFound,
-    /// Mailbox already exists ([ALREADYEXISTS]).
+    /// Mailbox already exists (`[ALREADYEXISTS]`).
     Exists,
     /// Name refused: `..`, absolute, control characters, outside mail_dir.
     BadName,
-    /// Another session holds an exclusive lock ([IN-USE]).
+    /// Another session holds an exclusive lock (`[IN-USE]`).
     InUse,
     /// Lock could not be had within the timeout (temporary).
     LockTimeout,
     /// Not permitted by the file system.
     Permission,
-    /// Disk full or quota ([OVERQUOTA] / 452).
+    /// Disk full or quota (`[OVERQUOTA]` / 452).
     NoSpace,
     /// Message too big.
     TooBig,
     /// Mailbox file is not an mbox we can parse.
     Corrupt,
-    /// Any other I/O failure ([SERVERBUG]).
+    /// Any other I/O failure (`[SERVERBUG]`).
     Io,
 }
 
@@ -36,7 +36,10 @@ pub struct StoreError {
 
 impl StoreError {
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> StoreError {
-        StoreError { kind, detail: detail.into() }
+        StoreError {
+            kind,
+            detail: detail.into(),
+        }
     }
 }
 

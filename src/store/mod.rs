@@ -1,9 +1,9 @@
 //! The mail store shared by the three servers. Mailboxes are mbox files
-//! (see [`mbox`]); folders live under `mail_dir`, INBOX is the spool.
-//!
-//! STUB INTERFACE — the store helper fills in the bodies and may refine the
-//! shapes (report changes). Indexes are 0-based; protocols map them to
-//! sequence numbers.
+//! (see [`mbox`]: scanning, UW/Dovecot metadata, locking, crash-safe
+//! write-back, append); folders live under `mail_dir`, INBOX is the spool
+//! (see [`folders`]). Errors carry a kind for the client and a detail for
+//! syslog ([`error`]). Indexes are 0-based; protocols map them to sequence
+//! numbers.
 
 pub mod error;
 pub mod flags;
@@ -12,3 +12,4 @@ pub mod mbox;
 
 pub use error::{ErrorKind, StoreError};
 pub use flags::Flags;
+pub use folders::Folders;

@@ -1,10 +1,65 @@
 //! One mbox file: open without rewriting, index of messages, client view of
 //! a message, flag changes, expunge, append, and noticing other writers.
 //!
-//! STUB INTERFACE.
+//! # UIDs without writing (implicit UIDs)
+//!
+//! Opening never writes. Every process derives the same UIDs from the same
+//! bytes, exactly as UW would assign them:
+//! * UIDVALIDITY and the starting UIDNEXT come from `X-IMAPbase:` in the
+//!   first message (or UW's `X-IMAP:` pseudo-message); without one,
+//!   UIDVALIDITY is the first message's From_ date (1 for an empty file).
+//! * A message with `X-UID:` larger than the previous message's UID keeps
+//!   it. A message without one gets `max(UIDNEXT-1, highest UID so far)+1`.
+//! * An `X-UID:` not larger than its predecessor's (duplicate, decreasing)
+//!   means the UIDs are broken: as UW does, UIDVALIDITY becomes the old
+//!   value + 1 and all messages are numbered 1..n.
+//!
+//! These implicit values are materialized (X-IMAPbase, X-UID) by the next
+//! full rewrite. So a cold SELECT/STAT is a pure scan. UIDs match what UW
+//! and Dovecot assign; UIDVALIDITY of a never-written mailbox does not
+//! (Dovecot takes the time of its first SELECT), but both agree as soon as
+//! either has written X-IMAPbase (tests/store_dovecot.rs).
+//!
+//! # Noticing other processes ([`Mailbox::sync`])
+//! A `stat` of the path and `fstat` of our descriptor decide: unchanged →
+//! nothing read; grown (same inode) → only the tail from the last message's
+//! From_ line is scanned; otherwise (rewritten in place, or replaced by a
+//! rename) the file is scanned again and mapped onto our view by UID.
+//! Messages that vanished stay in the view as "gone" until `sync` reports
+//! them, so indexes the session holds stay valid between commands.
+//! When the file grew, in-place flag changes made meanwhile are found by
+//! re-reading just the metadata regions (the only bytes such writes touch).
+//!
+//! # Writing back
+//! See `rewrite.rs` (flags in place; structure by temp file + rename) and
+//! `append.rs` (append, truncate back on failure).
+//!
+//! # How the servers use it
+//! `Mailbox::open` (POP3: `exclusive_session`) → `sync()` after every
+//! command and in IDLE (render `Changes`: expunged indexes descending, then
+//! new count, then flag changes; `uid_validity_changed` → BYE) →
+//! `read_message`/`read_header` (a message another process expunged since
+//! the last `sync` gives `NotFound`) → `set_flags` + `write_back` (STORE,
+//! POP3 RETR \Seen) / `expunge` (EXPUNGE, CLOSE, POP3 QUIT). Delivery and
+//! APPEND/COPY use the free function [`append`] (the selected mailbox then
+//! sees the message at its next `sync`). The store ignores SIGXFSZ so that
+//! a file-size limit gives an error instead of killing the process.
 
-use super::{Flags, StoreError};
-use std::path::Path;
+mod append;
+mod headers;
+mod lock;
+mod rewrite;
+mod scan;
+
+pub use append::append;
+
+use super::{ErrorKind, Flags, StoreError};
+use scan::RawEntry;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 /// How a mailbox is opened.
 #[derive(Clone, Debug, Default)]
@@ -20,7 +75,7 @@ pub struct OpenOptions {
 /// Per-message metadata kept in memory (no message text).
 #[derive(Clone, Debug)]
 pub struct Message {
-    /// 0 until assigned by [`Mailbox::assign_uids`].
+    /// Always assigned (see module doc: implicit UIDs).
     pub uid: u32,
     pub flags: Flags,
     /// Indexes into [`Mailbox::keywords`].
@@ -42,64 +97,707 @@ pub struct Changes {
     pub flags_changed: Vec<usize>,
     /// Number of messages appended (now at the end).
     pub new: usize,
+    /// The file's UIDVALIDITY changed (UIDs renumbered by a repair or the
+    /// file was replaced): every old message is in `expunged`, every
+    /// current one counted in `new`. IMAP should end the session (BYE).
+    pub uid_validity_changed: bool,
+}
+
+/// Where a message lives in the current file.
+#[derive(Clone, Debug)]
+pub(crate) struct Loc {
+    pub from_start: u64,
+    pub hdr_start: u64,
+    pub body_start: u64,
+    pub end: u64,
+    /// Contiguous metadata header lines (in-place flag updates).
+    pub region: Option<(u64, u64)>,
+    /// The region holds an X-IMAPbase line.
+    pub region_has_base: bool,
+    /// The file holds this UID as an `X-UID:` header.
+    pub explicit_uid: bool,
+    /// The file's `Status:` has `O` (not \Recent for new sessions).
+    pub old: bool,
+    /// Flags changed here, not yet written.
+    pub dirty: bool,
+    /// Expunged by another process, not yet reported.
+    pub gone: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(m: &std::fs::Metadata) -> Stamp {
+        Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+        }
+    }
+}
+
+/// The index built from one scan of a whole file.
+pub(crate) struct Index {
+    uid_validity: u32,
+    uid_next: u32,
+    keywords: Vec<String>,
+    preamble_end: u64,
+    /// Keyword indexes of `msgs` point into `keywords` above.
+    msgs: Vec<Message>,
+    locs: Vec<Loc>,
 }
 
 pub struct Mailbox {
-    _private: (),
+    path: PathBuf,
+    file: File,
+    read_only: bool,
+    stamp: Stamp,
+    preamble_end: u64,
+    msgs: Vec<Message>,
+    locs: Vec<Loc>,
+    /// Found in the file (by a sync under a write lock), not yet reported.
+    unreported: Vec<(Message, Loc)>,
+    /// UIDs whose flags another process changed, not yet reported.
+    flag_changed: Vec<u32>,
+    validity_changed: bool,
+    keywords: Vec<String>,
+    uid_validity: u32,
+    uid_next: u32,
+    _session: Option<File>,
+}
+
+pub(crate) fn io_error(what: &str, path: &Path, e: io::Error) -> StoreError {
+    let kind = match e.raw_os_error() {
+        Some(libc::ENOENT) => ErrorKind::NotFound,
+        Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) => ErrorKind::Permission,
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => ErrorKind::NoSpace,
+        _ => ErrorKind::Io,
+    };
+    StoreError::new(kind, format!("{what} {}: {e}", path.display()))
+}
+
+fn open_file(path: &Path, read_only: bool, create: bool) -> Result<File, StoreError> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).custom_flags(libc::O_NOFOLLOW);
+    if !read_only {
+        o.write(true);
+    }
+    if create && !read_only {
+        o.create(true).mode(0o600);
+    }
+    let f = o.open(path).map_err(|e| io_error("open", path, e))?;
+    let m = f.metadata().map_err(|e| io_error("fstat", path, e))?;
+    if !m.file_type().is_file() {
+        return Err(StoreError::new(
+            ErrorKind::Corrupt,
+            format!("not a regular file: {}", path.display()),
+        ));
+    }
+    Ok(f)
+}
+
+/// Build the index (UIDs, keywords) from a scan; see the module doc.
+pub(crate) fn build_index(mut entries: Vec<RawEntry>, preamble_end: u64) -> Index {
+    let first = entries.first().map(|e| e.meta.clone()).unwrap_or_default();
+    if first.pseudo {
+        entries.remove(0);
+    }
+    let (mut validity, base_next) = match first.base {
+        Some(b) => b,
+        None => (
+            entries
+                .first()
+                .map_or(1, |e| e.date.0.clamp(1, i64::from(u32::MAX)) as u32),
+            1,
+        ),
+    };
+    if validity == 0 {
+        validity = 1;
+    }
+    let mut keywords = first.base_keywords.clone();
+    let mut uids = Vec::with_capacity(entries.len());
+    let mut prev = 0u32;
+    let mut counter = base_next.saturating_sub(1);
+    let mut broken = false;
+    for e in &entries {
+        let uid = match e.meta.uid {
+            Some(u) if u > prev => u,
+            Some(_) => {
+                broken = true;
+                break;
+            }
+            None => counter.saturating_add(1),
+        };
+        if uid == u32::MAX {
+            broken = true;
+            break;
+        }
+        counter = counter.max(uid);
+        prev = uid;
+        uids.push(uid);
+    }
+    if broken {
+        validity = validity.wrapping_add(1).max(1);
+        uids = (1..=entries.len() as u32).collect();
+        counter = entries.len() as u32;
+    }
+    let mut msgs = Vec::with_capacity(entries.len());
+    let mut locs = Vec::with_capacity(entries.len());
+    for (n, (e, uid)) in entries.into_iter().zip(uids).enumerate() {
+        let explicit = !broken && e.meta.uid == Some(uid);
+        let msg = Message {
+            uid,
+            flags: e.meta.flags,
+            keywords: if e.meta.keywords.is_empty() {
+                Vec::new()
+            } else {
+                keyword_indexes(&mut keywords, &e.meta.keywords)
+            },
+            recent: !e.meta.old,
+            internal_date: e.date,
+            size: e.size,
+        };
+        let loc = Loc {
+            from_start: e.from_start,
+            hdr_start: e.hdr_start,
+            body_start: e.body_start,
+            end: e.end,
+            region: if broken { None } else { e.meta_region },
+            region_has_base: n == 0 && !first.pseudo && first.base.is_some(),
+            explicit_uid: explicit,
+            old: e.meta.old,
+            dirty: false,
+            gone: false,
+        };
+        msgs.push(msg);
+        locs.push(loc);
+    }
+    Index {
+        uid_validity: validity,
+        uid_next: counter.saturating_add(1),
+        keywords,
+        preamble_end,
+        msgs,
+        locs,
+    }
+}
+
+/// Index of each of `names` in `all` (added if missing), in `names` order.
+fn keyword_indexes_unsorted(all: &mut Vec<String>, names: &[String]) -> Vec<u16> {
+    names
+        .iter()
+        .map(|n| {
+            let i = all.iter().position(|k| k == n).unwrap_or_else(|| {
+                all.push(n.clone());
+                all.len() - 1
+            });
+            u16::try_from(i).unwrap_or(u16::MAX)
+        })
+        .collect()
+}
+
+fn keyword_indexes(all: &mut Vec<String>, names: &[String]) -> Vec<u16> {
+    let mut v = Vec::with_capacity(names.len());
+    for n in names {
+        let i = match all.iter().position(|k| k == n) {
+            Some(i) => i,
+            None => {
+                all.push(n.clone());
+                all.len() - 1
+            }
+        };
+        if let Ok(i) = u16::try_from(i) {
+            if !v.contains(&i) {
+                v.push(i);
+            }
+        }
+    }
+    v.sort_unstable();
+    v
 }
 
 impl Mailbox {
-    pub fn open(_path: &Path, _opts: &OpenOptions) -> Result<Mailbox, StoreError> {
-        todo!()
+    pub fn open(path: &Path, opts: &OpenOptions) -> Result<Mailbox, StoreError> {
+        let session = if opts.exclusive_session {
+            Some(lock::session_lock(path)?)
+        } else {
+            None
+        };
+        let file = open_file(path, opts.read_only, opts.create)?;
+        let mut mb = Mailbox {
+            path: path.to_path_buf(),
+            file,
+            read_only: opts.read_only,
+            stamp: Stamp::default(),
+            preamble_end: 0,
+            msgs: Vec::new(),
+            locs: Vec::new(),
+            unreported: Vec::new(),
+            flag_changed: Vec::new(),
+            validity_changed: false,
+            keywords: Vec::new(),
+            uid_validity: 0,
+            uid_next: 1,
+            _session: session,
+        };
+        {
+            let _l = mb.lock(false)?;
+            mb.refresh_locked()?;
+        }
+        mb.validity_changed = false;
+        mb.flag_changed.clear();
+        mb.msgs.extend(mb.unreported.iter().map(|(m, _)| m.clone()));
+        mb.locs.extend(mb.unreported.drain(..).map(|(_, l)| l));
+        Ok(mb)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
     pub fn uid_validity(&self) -> u32 {
-        todo!()
+        self.uid_validity
     }
     pub fn uid_next(&self) -> u32 {
-        todo!()
+        self.uid_next
     }
     pub fn len(&self) -> usize {
-        todo!()
+        self.msgs.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     pub fn messages(&self) -> &[Message] {
-        todo!()
+        &self.msgs
     }
     pub fn keywords(&self) -> &[String] {
-        todo!()
+        &self.keywords
     }
-    /// Give UIDs to messages that have none (written back lazily, on the
-    /// next write-back; POP3 UIDL and IMAP SELECT call this).
+    /// Every message already has a UID (implicit UIDs, see module doc);
+    /// they are written at the next full rewrite. Kept for the callers.
     pub fn assign_uids(&mut self) -> Result<(), StoreError> {
-        todo!()
+        Ok(())
     }
+
+    /// Take the dot-lock and an OFD lock, making sure our descriptor is
+    /// still the file at `path` (another process may have renamed a new
+    /// file into place); reopens and rescans if not.
+    fn lock(&mut self, write: bool) -> Result<lock::Locked, StoreError> {
+        for _ in 0..5 {
+            let dup = self
+                .file
+                .try_clone()
+                .map_err(|e| io_error("dup", &self.path, e))?;
+            let l = lock::Locked::take(&self.path, dup, write)?;
+            let pm = std::fs::metadata(&self.path).map_err(|e| io_error("stat", &self.path, e))?;
+            let fm = self
+                .file
+                .metadata()
+                .map_err(|e| io_error("fstat", &self.path, e))?;
+            if pm.ino() == fm.ino() && pm.dev() == fm.dev() {
+                return Ok(l);
+            }
+            drop(l);
+            self.file = open_file(&self.path, self.read_only, false)?;
+            self.stamp = Stamp::default();
+        }
+        Err(StoreError::new(
+            ErrorKind::LockTimeout,
+            format!("file keeps being replaced: {}", self.path.display()),
+        ))
+    }
+
+    /// Bring the index up to date with the file; caller holds the lock.
+    fn refresh_locked(&mut self) -> Result<(), StoreError> {
+        let fm = self
+            .file
+            .metadata()
+            .map_err(|e| io_error("fstat", &self.path, e))?;
+        let st = Stamp::of(&fm);
+        if st == self.stamp {
+            return Ok(());
+        }
+        let old = self.stamp;
+        let grown = old.ino == st.ino && old.dev == st.dev && st.size > old.size && old.size > 0;
+        if grown && self.try_tail(old.size, st.size)? {
+            self.stamp = st;
+            self.reread_regions()?;
+            return Ok(());
+        }
+        let sc =
+            scan::scan_file(&self.file, 0, st.size).map_err(|e| io_error("read", &self.path, e))?;
+        let pre = sc.preamble_end.unwrap_or(0);
+        let idx = build_index(sc.entries, pre);
+        self.apply_index(idx);
+        self.stamp = st;
+        Ok(())
+    }
+
+    /// Scan only what was appended since `old_size`. false: fall back to a
+    /// full scan.
+    fn try_tail(&mut self, old_size: u64, size: u64) -> Result<bool, StoreError> {
+        let last = self
+            .file_order()
+            .last()
+            .map(|l| (l.from_start, l.hdr_start));
+        let start = match last {
+            Some((s, _)) => s,
+            None => return Ok(false),
+        };
+        let mut check = [0u8; 5];
+        self.file
+            .read_exact_at(&mut check, start)
+            .map_err(|e| io_error("read", &self.path, e))?;
+        if &check != b"From " || start >= old_size {
+            return Ok(false);
+        }
+        let sc = scan::scan_file(&self.file, start, size)
+            .map_err(|e| io_error("read", &self.path, e))?;
+        let mut it = sc.entries.into_iter();
+        match it.next() {
+            Some(e) if e.from_start == start => {
+                // The old last message, maybe with its separator now.
+                let loc = self.last_file_loc_mut();
+                if let Some((loc, msg)) = loc {
+                    loc.end = e.end;
+                    loc.body_start = e.body_start;
+                    msg.size = e.size;
+                }
+            }
+            _ => return Ok(false),
+        }
+        let mut last_uid = self
+            .msgs
+            .iter()
+            .chain(self.unreported.iter().map(|(m, _)| m))
+            .map(|m| m.uid)
+            .max()
+            .unwrap_or(0);
+        let mut counter = self.uid_next.saturating_sub(1).max(last_uid);
+        for e in it {
+            let uid = match e.meta.uid {
+                Some(u) if u > last_uid => u,
+                Some(_) => return Ok(false),
+                None => counter.saturating_add(1),
+            };
+            counter = counter.max(uid);
+            last_uid = uid;
+            let kw = keyword_indexes(&mut self.keywords, &e.meta.keywords);
+            let msg = Message {
+                uid,
+                flags: e.meta.flags,
+                keywords: kw,
+                recent: !e.meta.old,
+                internal_date: e.date,
+                size: e.size,
+            };
+            let loc = Loc {
+                from_start: e.from_start,
+                hdr_start: e.hdr_start,
+                body_start: e.body_start,
+                end: e.end,
+                region: e.meta_region,
+                region_has_base: false,
+                explicit_uid: e.meta.uid == Some(uid),
+                old: e.meta.old,
+                dirty: false,
+                gone: false,
+            };
+            self.unreported.push((msg, loc));
+        }
+        self.uid_next = self.uid_next.max(counter.saturating_add(1));
+        Ok(true)
+    }
+
+    /// Flags another process may have written in place since our last
+    /// look (in-place writes touch only metadata regions, so reading those
+    /// is enough; used when the file also grew and no full scan ran).
+    fn reread_regions(&mut self) -> Result<(), StoreError> {
+        let mut buf = Vec::new();
+        for i in 0..self.msgs.len() {
+            let l = &self.locs[i];
+            let (s, e) = match l.region {
+                Some(r) if !l.gone && !l.dirty => r,
+                _ => continue,
+            };
+            buf.resize((e - s) as usize, 0);
+            self.file.read_exact_at(&mut buf, s).map_err(|e| io_error("read", &self.path, e))?;
+            let mut meta = headers::Meta::default();
+            let mut field = None;
+            for line in buf.split_inclusive(|&c| c == b'\n') {
+                let cont = matches!(line.first(), Some(b' ') | Some(b'\t'));
+                if !cont {
+                    field = headers::hidden_field(line);
+                }
+                if let Some(f) = field {
+                    meta.apply(f, line, cont, false);
+                }
+            }
+            let kw = keyword_indexes(&mut self.keywords, &meta.keywords);
+            let m = &mut self.msgs[i];
+            if m.flags != meta.flags || m.keywords != kw {
+                m.flags = meta.flags;
+                m.keywords = kw;
+                self.flag_changed.push(m.uid);
+            }
+        }
+        Ok(())
+    }
+
+    fn last_file_loc_mut(&mut self) -> Option<(&mut Loc, &mut Message)> {
+        if let Some((m, l)) = self.unreported.last_mut() {
+            return Some((l, m));
+        }
+        let i = self.locs.iter().rposition(|l| !l.gone)?;
+        Some((&mut self.locs[i], &mut self.msgs[i]))
+    }
+
+    /// Locations of every message in the file (view, then unreported).
+    fn file_order(&self) -> Vec<&Loc> {
+        self.locs
+            .iter()
+            .filter(|l| !l.gone)
+            .chain(self.unreported.iter().map(|(_, l)| l))
+            .collect()
+    }
+
+    /// Map a fresh index onto the view by UID.
+    fn apply_index(&mut self, mut idx: Index) {
+        self.preamble_end = idx.preamble_end;
+        let trans: Vec<u16> = keyword_indexes_unsorted(&mut self.keywords, &idx.keywords);
+        if trans.iter().enumerate().any(|(i, &t)| usize::from(t) != i) {
+            for m in &mut idx.msgs {
+                for k in &mut m.keywords {
+                    *k = trans.get(usize::from(*k)).copied().unwrap_or(*k);
+                }
+                m.keywords.sort_unstable();
+            }
+        }
+        if self.uid_validity == 0 && self.msgs.is_empty() && self.unreported.is_empty() {
+            // First scan: the index becomes the view without copying.
+            self.uid_validity = idx.uid_validity;
+            self.uid_next = idx.uid_next;
+            self.msgs = idx.msgs;
+            self.locs = idx.locs;
+            return;
+        }
+        if idx.uid_validity != self.uid_validity {
+            if self.uid_validity != 0 {
+                self.validity_changed = true;
+            }
+            self.uid_validity = idx.uid_validity;
+            for l in &mut self.locs {
+                l.gone = true;
+            }
+            self.unreported.clear();
+            self.uid_next = idx.uid_next;
+            self.unreported.extend(idx.msgs.into_iter().zip(idx.locs));
+            return;
+        }
+        let mut by_uid: HashMap<u32, usize> = HashMap::with_capacity(self.msgs.len());
+        for (i, m) in self.msgs.iter().enumerate() {
+            by_uid.insert(m.uid, i);
+        }
+        let mut seen = vec![false; self.msgs.len()];
+        let old_unrep: HashMap<u32, Message> =
+            self.unreported.drain(..).map(|(m, _)| (m.uid, m)).collect();
+        for (mut m, l) in idx.msgs.into_iter().zip(idx.locs) {
+            match by_uid.get(&m.uid) {
+                Some(&i) => {
+                    seen[i] = true;
+                    let dirty = self.locs[i].dirty;
+                    let mine = &mut self.msgs[i];
+                    if !dirty && (mine.flags != m.flags || mine.keywords != m.keywords) {
+                        mine.flags = m.flags;
+                        mine.keywords = m.keywords;
+                        self.flag_changed.push(m.uid);
+                    }
+                    mine.size = m.size;
+                    self.locs[i] = Loc {
+                        dirty,
+                        gone: false,
+                        ..l
+                    };
+                }
+                _ => {
+                    if let Some(um) = old_unrep.get(&m.uid) {
+                        m.recent = um.recent;
+                    }
+                    self.unreported.push((m, l));
+                }
+            }
+        }
+        for (i, s) in seen.iter().enumerate() {
+            if !s {
+                self.locs[i].gone = true;
+            }
+        }
+        self.uid_next = self.uid_next.max(idx.uid_next);
+    }
+
+    /// Raw bytes `[start, end)` of the current file.
+    fn read_range(&self, start: u64, end: u64) -> Result<Vec<u8>, StoreError> {
+        let mut buf = vec![0u8; (end - start) as usize];
+        self.file
+            .read_exact_at(&mut buf, start)
+            .map_err(|e| io_error("read", &self.path, e))?;
+        Ok(buf)
+    }
+
+    fn loc(&self, i: usize) -> Result<&Loc, StoreError> {
+        match self.locs.get(i) {
+            Some(l) if !l.gone => Ok(l),
+            Some(_) => Err(StoreError::new(
+                ErrorKind::NotFound,
+                format!("message {i} expunged by another session"),
+            )),
+            None => Err(StoreError::new(
+                ErrorKind::NotFound,
+                format!("no message {i}"),
+            )),
+        }
+    }
+
     /// Client view of message `i` (hidden headers removed, CRLF line ends,
     /// mboxrd quoting undone) appended to `out`.
-    pub fn read_message(&mut self, _i: usize, _out: &mut Vec<u8>) -> Result<(), StoreError> {
-        todo!()
+    pub fn read_message(&mut self, i: usize, out: &mut Vec<u8>) -> Result<(), StoreError> {
+        let l = self.loc(i)?;
+        let (h, b, e) = (l.hdr_start, l.body_start, l.end);
+        let data = self.read_range(h, e)?;
+        client_view(&data, (b - h) as usize, false, out);
+        Ok(())
     }
+
     /// Client view of the header only (up to and including the blank line).
-    pub fn read_header(&mut self, _i: usize, _out: &mut Vec<u8>) -> Result<(), StoreError> {
-        todo!()
+    pub fn read_header(&mut self, i: usize, out: &mut Vec<u8>) -> Result<(), StoreError> {
+        let l = self.loc(i)?;
+        let (h, b) = (l.hdr_start, l.body_start);
+        let data = self.read_range(h, b)?;
+        client_view(&data, data.len(), true, out);
+        Ok(())
     }
+
     /// Change flags/keywords in memory; written by [`Mailbox::write_back`].
-    pub fn set_flags(&mut self, _i: usize, _flags: Flags, _keywords: &[String]) {
-        todo!()
+    pub fn set_flags(&mut self, i: usize, flags: Flags, keywords: &[String]) {
+        let kws: Vec<String> = keywords
+            .iter()
+            .filter(|k| headers::valid_keyword(k.as_bytes()))
+            .cloned()
+            .collect();
+        let kw = keyword_indexes(&mut self.keywords, &kws);
+        if let (Some(m), Some(l)) = (self.msgs.get_mut(i), self.locs.get_mut(i)) {
+            if m.flags != flags || m.keywords != kw {
+                m.flags = flags;
+                m.keywords = kw;
+                l.dirty = true;
+            }
+        }
     }
+
     /// Remove messages `idx` (ascending) and write back all pending flag
     /// changes, crash-safely.
-    pub fn expunge(&mut self, _idx: &[usize]) -> Result<(), StoreError> {
-        todo!()
+    pub fn expunge(&mut self, idx: &[usize]) -> Result<(), StoreError> {
+        if idx.is_empty() {
+            return self.write_back();
+        }
+        if self.read_only {
+            return Err(StoreError::new(
+                ErrorKind::Permission,
+                "mailbox is read-only",
+            ));
+        }
+        let drop: std::collections::HashSet<u32> = idx
+            .iter()
+            .filter_map(|&i| self.msgs.get(i))
+            .map(|m| m.uid)
+            .collect();
+        let _l = self.lock(true)?;
+        self.refresh_locked()?;
+        rewrite::rewrite(self, &drop)?;
+        let mut keep = Vec::with_capacity(self.msgs.len());
+        for (m, l) in self.msgs.drain(..).zip(self.locs.drain(..)) {
+            if !drop.contains(&m.uid) {
+                keep.push((m, l));
+            }
+        }
+        for (m, l) in keep {
+            self.msgs.push(m);
+            self.locs.push(l);
+        }
+        Ok(())
     }
+
     /// Write pending flag/UID changes back to the file.
     pub fn write_back(&mut self) -> Result<(), StoreError> {
-        todo!()
+        if !self.locs.iter().any(|l| l.dirty && !l.gone) {
+            return Ok(());
+        }
+        if self.read_only {
+            return Err(StoreError::new(
+                ErrorKind::Permission,
+                "mailbox is read-only",
+            ));
+        }
+        let _l = self.lock(true)?;
+        self.refresh_locked()?;
+        if !rewrite::write_flags_in_place(self)? {
+            rewrite::rewrite(self, &Default::default())?;
+        }
+        Ok(())
     }
+
     /// Notice appends, expunges and flag changes made by other processes.
     pub fn sync(&mut self) -> Result<Changes, StoreError> {
-        todo!()
+        let changed = match (std::fs::metadata(&self.path), self.file.metadata()) {
+            (Ok(p), Ok(f)) => {
+                p.ino() != f.ino() || p.dev() != f.dev() || Stamp::of(&f) != self.stamp
+            }
+            (Err(e), _) | (_, Err(e)) => return Err(io_error("stat", &self.path, e)),
+        };
+        if changed {
+            let _l = self.lock(false)?;
+            self.refresh_locked()?;
+        }
+        let mut ch = Changes {
+            uid_validity_changed: std::mem::take(&mut self.validity_changed),
+            ..Changes::default()
+        };
+        if self.locs.iter().any(|l| l.gone) {
+            let mut msgs = Vec::with_capacity(self.msgs.len());
+            let mut locs = Vec::with_capacity(self.msgs.len());
+            for (i, (m, l)) in self.msgs.drain(..).zip(self.locs.drain(..)).enumerate() {
+                if l.gone {
+                    ch.expunged.push(i);
+                } else {
+                    msgs.push(m);
+                    locs.push(l);
+                }
+            }
+            self.msgs = msgs;
+            self.locs = locs;
+        }
+        if !self.flag_changed.is_empty() {
+            let set: std::collections::HashSet<u32> = self.flag_changed.drain(..).collect();
+            ch.flags_changed = self
+                .msgs
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| set.contains(&m.uid))
+                .map(|(i, _)| i)
+                .collect();
+        }
+        ch.new = self.unreported.len();
+        for (m, l) in self.unreported.drain(..) {
+            self.msgs.push(m);
+            self.locs.push(l);
+        }
+        Ok(ch)
     }
 }
 
@@ -114,8 +812,43 @@ pub struct NewMessage<'a> {
     pub keywords: &'a [String],
 }
 
-/// Append messages to the mbox at `path` under its locks, all or nothing,
-/// fsynced before returning. Returns (uidvalidity, uids) for UIDPLUS.
-pub fn append(_path: &Path, _msgs: &[NewMessage<'_>]) -> Result<(u32, Vec<u32>), StoreError> {
-    todo!()
+/// The client view of raw message bytes: metadata headers (and their
+/// continuation lines) dropped from the header part, one `>` removed from
+/// body lines matching `^>+From `, bare LF turned into CRLF.
+pub(crate) fn client_view(data: &[u8], body_off: usize, header_only: bool, out: &mut Vec<u8>) {
+    let body_off = body_off.min(data.len());
+    out.reserve(data.len() + data.len() / 32);
+    let mut hidden = false;
+    for line in data[..body_off].split_inclusive(|&c| c == b'\n') {
+        let cont = matches!(line.first(), Some(b' ') | Some(b'\t'));
+        if !cont {
+            hidden = line != b"\n" && line != b"\r\n" && headers::hidden_field(line).is_some();
+        }
+        if !hidden {
+            push_crlf(line, out);
+        }
+    }
+    if header_only {
+        return;
+    }
+    for line in data[body_off..].split_inclusive(|&c| c == b'\n') {
+        if scan::is_quoted_from(line) {
+            push_crlf(&line[1..], out);
+        } else {
+            push_crlf(line, out);
+        }
+    }
 }
+
+fn push_crlf(line: &[u8], out: &mut Vec<u8>) {
+    match line.strip_suffix(b"\n") {
+        Some(l) if !l.ends_with(b"\r") => {
+            out.extend_from_slice(l);
+            out.extend_from_slice(b"\r\n");
+        }
+        _ => out.extend_from_slice(line),
+    }
+}
+
+#[cfg(test)]
+mod tests;

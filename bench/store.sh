@@ -1,0 +1,25 @@
+#!/bin/sh
+# bench/store.sh — time the mbox store (issue 3) on generated corpora:
+# open + full scan, expunge of message 1 (first write, then again), a flag
+# change in place, append of a ~1 MB message with fsync, sync after it,
+# and peak RSS. Release build; page cache warmed first.
+#
+# Env: GEN (path of gen_mbox.py, default: the side-by-side kit's copy),
+#      WORKDIR (corpora and scratch space, default /tmp/postern-bench).
+set -eu
+cd "$(dirname "$0")/.."
+GEN=${GEN:-/work/shared/bench/gen_mbox.py}
+W=${WORKDIR:-/tmp/postern-bench}
+mkdir -p "$W"
+if [ ! -f "$W/big10k.mbox" ] || [ ! -f "$W/small100k.mbox" ] || [ ! -f "$W/append-1m.eml" ]; then
+  [ -f "$GEN" ] || { echo "need gen_mbox.py (set GEN=...)" >&2; exit 2; }
+  [ -f "$W/big10k.mbox" ] || python3 "$GEN" --count 10000 --seed 1 --out "$W/big10k.mbox" >/dev/null
+  [ -f "$W/small100k.mbox" ] || python3 "$GEN" --count 100000 --seed 2 --profile small --out "$W/small100k.mbox" >/dev/null
+  [ -f "$W/append-1m.eml" ] || python3 "$GEN" --one-message 1048576 --seed 3 --out "$W/append-1m.eml" >/dev/null
+fi
+cargo build --quiet --release --example mbox_bench
+for f in big10k small100k; do
+  echo "== $f ($(du -hL "$W/$f.mbox" | cut -f1))"
+  cat "$W/$f.mbox" > /dev/null
+  target/release/examples/mbox_bench "$W/$f.mbox" "$W/append-1m.eml" "$W/work"
+done

@@ -1,0 +1,339 @@
+//! Append new messages to an mbox (smtpd delivery, IMAP APPEND/COPY),
+//! all or nothing.
+//!
+//! Under both locks (and after checking that the descriptor is still the
+//! file at the path, since a rewrite may have renamed a new file there):
+//! 1. Find the UIDs the new messages get, without reading the whole file:
+//!    UIDVALIDITY/UIDNEXT from the first message's header, then backwards
+//!    from the end to the last message carrying `X-UID:`, counting messages
+//!    without one (they hold implicit UIDs, see `mod.rs`).
+//! 2. Bump the zero-padded last UID of `X-IMAPbase:` in place (UW and
+//!    Dovecot distrust an X-UID above it). A crash after this step only
+//!    skips UIDs.
+//! 3. Write the messages after the old end: From_ line (envelope sender,
+//!    date in UTC), header with our metadata fields renamed if the sender
+//!    put them there, `Status`/`X-Status`/`X-Keywords` (padded)/`X-UID`,
+//!    body with CRLF turned into LF and `^>*From ` quoted (mboxrd), blank
+//!    separator line. An empty mailbox gets X-IMAPbase in the first one.
+//! 4. `fsync` before success. On any failure (ENOSPC, EFBIG) the file is
+//!    truncated back to its old size and fsynced. A crash in the middle can
+//!    leave a partial last message (as with every mbox MDA), but bytes that
+//!    were in the file before are never touched.
+
+use super::headers::{self, Render, PAD};
+use super::scan::{self, parse_from_line};
+use super::{io_error, lock, NewMessage};
+use crate::store::{ErrorKind, StoreError};
+use memchr::memmem;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+/// Append messages to the mbox at `path` under its locks, all or nothing,
+/// fsynced before returning. Returns (uidvalidity, uids) for UIDPLUS.
+pub fn append(path: &Path, msgs: &[NewMessage<'_>]) -> Result<(u32, Vec<u32>), StoreError> {
+    super::rewrite::ignore_sigxfsz();
+    for _ in 0..5 {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|e| io_error("open", path, e))?;
+        let fm = file.metadata().map_err(|e| io_error("fstat", path, e))?;
+        if !fm.file_type().is_file() {
+            return Err(StoreError::new(
+                ErrorKind::Corrupt,
+                format!("not a regular file: {}", path.display()),
+            ));
+        }
+        let dup = file.try_clone().map_err(|e| io_error("dup", path, e))?;
+        let _l = lock::Locked::take(path, dup, true)?;
+        let pm = std::fs::metadata(path).map_err(|e| io_error("stat", path, e))?;
+        if pm.ino() != fm.ino() || pm.dev() != fm.dev() {
+            continue;
+        }
+        return append_locked(path, &file, msgs);
+    }
+    Err(StoreError::new(
+        ErrorKind::LockTimeout,
+        format!("file keeps being replaced: {}", path.display()),
+    ))
+}
+
+/// What the file says about UIDs: (uidvalidity, uidnext, X-IMAPbase
+/// uidnext digits offset if zero-padded to 10, file has messages).
+struct UidState {
+    validity: u32,
+    next: u32,
+    base_field: Option<u64>,
+    has_messages: bool,
+}
+
+fn uid_state(file: &File, size: u64) -> std::io::Result<UidState> {
+    let head_end = size.min(256 * 1024);
+    let sc = scan::scan_file(file, 0, head_end)?;
+    let first = match sc.entries.first() {
+        Some(e) => e.clone(),
+        None => {
+            return Ok(UidState {
+                validity: 0,
+                next: 1,
+                base_field: None,
+                has_messages: false,
+            })
+        }
+    };
+    let pseudo = first.meta.pseudo;
+    let real_first = if pseudo {
+        sc.entries.get(1).map(|e| e.from_start)
+    } else {
+        Some(first.from_start)
+    };
+    let (validity, base_next) = match first.meta.base {
+        Some(b) => b,
+        None => (first.date.0.clamp(1, i64::from(u32::MAX)) as u32, 1),
+    };
+    // Where the uidnext digits of X-IMAPbase / X-IMAP are.
+    let mut base_field = None;
+    if first.meta.base.is_some() {
+        let mut hdr = vec![0u8; (first.body_start - first.hdr_start).min(64 * 1024) as usize];
+        file.read_exact_at(&mut hdr, first.hdr_start)?;
+        let name: &[u8] = if pseudo { b"X-IMAP: " } else { b"X-IMAPbase: " };
+        let at = if hdr.starts_with(name) {
+            Some(0)
+        } else {
+            memmem::find(&hdr, &[b"\n", name].concat()).map(|i| i + 1)
+        };
+        if let Some(i) = at {
+            let v = &hdr[i + name.len()..];
+            let sp = v.iter().position(|&c| c == b' ');
+            if let Some(sp) = sp {
+                let digits = &v[sp + 1..];
+                if digits.len() >= 10
+                    && digits[..10].iter().all(u8::is_ascii_digit)
+                    && digits.get(10).is_none_or(|c| !c.is_ascii_digit())
+                {
+                    base_field = Some(first.hdr_start + (i + name.len() + sp + 1) as u64);
+                }
+            }
+        }
+    }
+    // Backwards to the last message with an X-UID.
+    let floor = match real_first {
+        Some(f) => f,
+        None => {
+            return Ok(UidState {
+                validity,
+                next: base_next,
+                base_field,
+                has_messages: true,
+            })
+        }
+    };
+    let mut pos = size;
+    let mut implicit = 0u32;
+    let mut found = None;
+    while let Some(s) = prev_from(file, pos, floor, size)? {
+        let e = scan::scan_file(file, s, size.min(s + 64 * 1024))?;
+        match e.entries.first().and_then(|e| e.meta.uid) {
+            Some(u) => {
+                found = Some(u);
+                break;
+            }
+            None => implicit += 1,
+        }
+        if s <= floor {
+            break;
+        }
+        pos = s;
+    }
+    let counter = base_next.saturating_sub(1).max(found.unwrap_or(0));
+    Ok(UidState {
+        validity,
+        next: counter.saturating_add(implicit).saturating_add(1),
+        base_field,
+        has_messages: true,
+    })
+}
+
+/// Offset of the last valid From_ line starting in `[floor, pos)`.
+fn prev_from(file: &File, pos: u64, floor: u64, size: u64) -> std::io::Result<Option<u64>> {
+    const STEP: u64 = 64 * 1024;
+    let mut hi = pos;
+    let finder = memmem::FinderRev::new(b"\nFrom ");
+    while hi > floor {
+        let lo = hi.saturating_sub(STEP).max(floor);
+        let read_end = (hi + 4096).min(size);
+        let mut buf = vec![0u8; (read_end - lo) as usize];
+        file.read_exact_at(&mut buf, lo)?;
+        let limit = (hi - lo) as usize;
+        for i in finder.rfind_iter(&buf[..limit.min(buf.len())]) {
+            let s = lo + i as u64 + 1;
+            if s >= pos {
+                continue;
+            }
+            let line = &buf[i + 1..];
+            let line = match memchr::memchr(b'\n', line) {
+                Some(n) => &line[..n + 1],
+                None => line,
+            };
+            if parse_from_line(line).is_some() {
+                return Ok(Some(s));
+            }
+        }
+        if lo == floor {
+            if buf.starts_with(b"From ") {
+                let line = match memchr::memchr(b'\n', &buf) {
+                    Some(n) => &buf[..n + 1],
+                    None => &buf[..],
+                };
+                if parse_from_line(line).is_some() && lo < pos {
+                    return Ok(Some(lo));
+                }
+            }
+            break;
+        }
+        hi = lo + 6;
+    }
+    Ok(None)
+}
+
+fn append_locked(
+    path: &Path,
+    file: &File,
+    msgs: &[NewMessage<'_>],
+) -> Result<(u32, Vec<u32>), StoreError> {
+    let size = file
+        .metadata()
+        .map_err(|e| io_error("fstat", path, e))?
+        .len();
+    let st = uid_state(file, size).map_err(|e| io_error("read", path, e))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(1);
+    let validity = if st.has_messages {
+        st.validity
+    } else {
+        (now as u32).max(1)
+    };
+    let uids: Vec<u32> = (0..msgs.len() as u32)
+        .map(|i| st.next.saturating_add(i))
+        .collect();
+    let next_after = st.next.saturating_add(msgs.len() as u32);
+
+    let mut out = Vec::new();
+    if size > 0 {
+        let mut tail = [0u8; 4];
+        let n = size.min(4) as usize;
+        file.read_exact_at(&mut tail[4 - n..], size - n as u64)
+            .map_err(|e| io_error("read", path, e))?;
+        let t = &tail[4 - n..];
+        if t.ends_with(b"\n\n") || t.ends_with(b"\r\n\r\n") || t == b"\n" {
+        } else if t.ends_with(b"\n") {
+            out.push(b'\n');
+        } else {
+            out.extend_from_slice(b"\n\n");
+        }
+    }
+    for (i, m) in msgs.iter().enumerate() {
+        let base = if i == 0 && !st.has_messages {
+            Some((validity, next_after))
+        } else {
+            None
+        };
+        render(m, uids[i], base, &mut out);
+    }
+    if let Some(off) = st.base_field {
+        let digits = format!("{:010}", next_after - 1);
+        if digits.len() == 10 {
+            file.write_all_at(digits.as_bytes(), off)
+                .map_err(|e| io_error("write", path, e))?;
+        }
+    }
+    let res = file.write_all_at(&out, size).and_then(|_| file.sync_data());
+    if let Err(e) = res {
+        let _ = file.set_len(size);
+        let _ = file.sync_all();
+        return Err(io_error("append", path, e));
+    }
+    Ok((validity, uids))
+}
+
+/// One message in mbox form (see module doc, step 3).
+pub(crate) fn render(m: &NewMessage<'_>, uid: u32, base: Option<(u32, u32)>, out: &mut Vec<u8>) {
+    let sender: String = m
+        .from
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(256)
+        .collect();
+    let sender = if sender.is_empty() {
+        "MAILER-DAEMON".to_string()
+    } else {
+        sender
+    };
+    out.extend_from_slice(format!("From {sender} {}\n", scan::format_ctime(m.date.0)).as_bytes());
+    let mut in_header = true;
+    let mut hdr = Vec::new();
+    let mut ended_lf = true;
+    let kws: Vec<String> = m
+        .keywords
+        .iter()
+        .filter(|k| headers::valid_keyword(k.as_bytes()))
+        .cloned()
+        .collect();
+    let meta = |out: &mut Vec<u8>| {
+        let r = Render {
+            flags: m.flags,
+            old: false,
+            keywords: kws.iter().map(String::as_str).collect(),
+            uid: Some(uid),
+            base: base.map(|(v, n)| (v, n, &kws[..])),
+        };
+        out.extend_from_slice(&r.lines(PAD, None).unwrap_or_default());
+    };
+    for line in m.data.split_inclusive(|&c| c == b'\n') {
+        let (text, lf) = match line.strip_suffix(b"\n") {
+            Some(l) => (l.strip_suffix(b"\r").unwrap_or(l), true),
+            None => (line, false),
+        };
+        ended_lf = lf;
+        if in_header {
+            if text.is_empty() && lf {
+                headers::rename_hidden(&hdr, out);
+                meta(out);
+                out.push(b'\n');
+                in_header = false;
+                continue;
+            }
+            if scan::is_quoted_from(text) || text.starts_with(b"From ") {
+                hdr.push(b'>');
+            }
+            hdr.extend_from_slice(text);
+            hdr.push(b'\n');
+            continue;
+        }
+        if scan::is_quoted_from(text) || text.starts_with(b"From ") {
+            out.push(b'>');
+        }
+        out.extend_from_slice(text);
+        if lf {
+            out.push(b'\n');
+        }
+    }
+    if in_header {
+        headers::rename_hidden(&hdr, out);
+        meta(out);
+        out.push(b'\n');
+        ended_lf = true;
+    }
+    if !ended_lf {
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+}

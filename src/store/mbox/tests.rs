@@ -1,0 +1,245 @@
+//! Mailbox-level tests on temporary files: open without writing, client
+//! view, UIDs, flags in place, expunge by rename, append, other writers.
+
+use super::*;
+use std::fs;
+
+fn tmp(name: &str, content: &[u8]) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("postern-mbox-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    let p = d.join("box");
+    fs::write(&p, content).unwrap();
+    p
+}
+
+const F: &str = "From a@b Mon Nov 23 11:18:26 2026\n";
+
+fn view(mb: &mut Mailbox, i: usize) -> String {
+    let mut v = Vec::new();
+    mb.read_message(i, &mut v).unwrap();
+    assert_eq!(v.len() as u64, mb.messages()[i].size, "size of {i}");
+    String::from_utf8(v).unwrap()
+}
+
+#[test]
+fn open_writes_nothing_and_assigns_implicit_uids() {
+    let data =
+        format!("{F}Subject: a\n\n>From x\n\n{F}Subject: b\nX-UID: 9\n\nb\n\n{F}Subject: c\n\nc\n");
+    let p = tmp("implicit", data.as_bytes());
+    let mtime = fs::metadata(&p).unwrap().modified().unwrap();
+    let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(fs::read(&p).unwrap(), data.as_bytes());
+    assert_eq!(fs::metadata(&p).unwrap().modified().unwrap(), mtime);
+    assert_eq!(mb.uid_validity(), 1795432706);
+    assert_eq!(
+        mb.messages().iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![1, 9, 10]
+    );
+    assert_eq!(mb.uid_next(), 11);
+    assert_eq!(view(&mut mb, 0), "Subject: a\r\n\r\nFrom x\r\n");
+    assert_eq!(view(&mut mb, 1), "Subject: b\r\n\r\nb\r\n");
+    assert!(mb.messages()[0].recent);
+}
+
+#[test]
+fn duplicate_uids_are_repaired_with_new_validity() {
+    let data = format!("{F}X-IMAPbase: 100 0000000010\nX-UID: 5\n\na\n\n{F}X-UID: 5\n\nb\n");
+    let p = tmp("dup", data.as_bytes());
+    let mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(mb.uid_validity(), 101);
+    assert_eq!(
+        mb.messages().iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+}
+
+#[test]
+fn uw_pseudo_message_hidden() {
+    let data = format!(
+        "{F}Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nX-IMAP: 1000 0000000020 work\nStatus: RO\n\ntext\n\n\
+         {F}Subject: real\nX-UID: 19\nX-Keywords: work\nStatus: RO\nX-Status: F\n\nbody\n"
+    );
+    let p = tmp("pseudo", data.as_bytes());
+    let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(mb.len(), 1);
+    assert_eq!((mb.uid_validity(), mb.uid_next()), (1000, 21));
+    let m = &mb.messages()[0];
+    assert_eq!(
+        (m.uid, m.flags, m.recent),
+        (19, Flags(Flags::SEEN.0 | Flags::FLAGGED.0), false)
+    );
+    assert_eq!(mb.keywords()[m.keywords[0] as usize], "work");
+    assert_eq!(view(&mut mb, 0), "Subject: real\r\n\r\nbody\r\n");
+}
+
+#[test]
+fn flags_then_in_place_then_expunge_round_trip() {
+    let data = format!("{F}Subject: a\n\na\n\n{F}Subject: b\n\n>>From b\n\n{F}Subject: c\n\nc\n");
+    let p = tmp("flags", data.as_bytes());
+    let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    let before: Vec<String> = (0..3).map(|i| view(&mut mb, i)).collect();
+    mb.set_flags(1, Flags::SEEN, &["$Label1".to_string()]);
+    mb.write_back().unwrap(); // no metadata yet: full rewrite
+    let ino1 = fs::metadata(&p).unwrap().ino();
+    let mut other = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(other.messages()[1].flags, Flags::SEEN);
+    assert_eq!(
+        other.messages().iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert!(!other.messages()[0].recent);
+    mb.set_flags(2, Flags(Flags::FLAGGED.0 | Flags::DELETED.0), &[]);
+    mb.write_back().unwrap(); // fits the padding: in place
+    assert_eq!(fs::metadata(&p).unwrap().ino(), ino1);
+    let ch = other.sync().unwrap();
+    assert_eq!(ch.flags_changed, vec![2]);
+    assert!(other.messages()[2].flags.contains(Flags::DELETED));
+    for i in 0..3 {
+        assert_eq!(view(&mut other, i), before[i]);
+    }
+    mb.expunge(&[0]).unwrap();
+    assert_eq!(mb.len(), 2);
+    let ch = other.sync().unwrap();
+    assert_eq!((ch.expunged, ch.new), (vec![0], 0));
+    assert_eq!(view(&mut other, 0), before[1]);
+    assert_eq!(view(&mut other, 1), before[2]);
+    let fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(fresh.uid_validity(), 1795432706);
+    assert_eq!(
+        fresh.messages().iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    assert_eq!(fresh.uid_next(), 4);
+}
+
+#[test]
+fn append_then_sync_reads_tail() {
+    let p = tmp("append", b"");
+    let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    let kw = vec!["work".to_string()];
+    let m = NewMessage {
+        data: b"Subject: x\r\nStatus: RO\r\n\r\nFrom me\r\n>From you\r\nend",
+        from: "a@b",
+        date: (1795432706, 0),
+        flags: Flags::FLAGGED,
+        keywords: &kw,
+    };
+    let (v, uids) = append(&p, &[m]).unwrap();
+    assert_eq!(uids, vec![1]);
+    let ch = mb.sync().unwrap();
+    assert_eq!(ch.new, 1);
+    assert_eq!(mb.uid_validity(), v);
+    assert_eq!(
+        view(&mut mb, 0),
+        "Subject: x\r\nX-Original-Status: RO\r\n\r\nFrom me\r\n>From you\r\nend\r\n"
+    );
+    assert_eq!(mb.messages()[0].flags, Flags::FLAGGED);
+    assert_eq!(mb.messages()[0].internal_date, (1795432706, 0));
+    let m2 = NewMessage {
+        data: b"Subject: y\n\nbody\n",
+        from: "",
+        date: (0, 0),
+        flags: Flags::default(),
+        keywords: &[],
+    };
+    let (v2, uids) = append(&p, &[m2]).unwrap();
+    assert_eq!((v2, uids), (v, vec![2]));
+    let ch = mb.sync().unwrap();
+    assert_eq!(ch.new, 1);
+    assert_eq!(mb.messages()[1].uid, 2);
+    assert_eq!(mb.uid_next(), 3);
+    // A plain MDA append without X-UID gets the next implicit UID.
+    let mut f = fs::OpenOptions::new().append(true).open(&p).unwrap();
+    std::io::Write::write_all(&mut f, format!("{F}Subject: z\n\nz\n\n").as_bytes()).unwrap();
+    let ch = mb.sync().unwrap();
+    assert_eq!(ch.new, 1);
+    assert_eq!(mb.messages()[2].uid, 3);
+    let (_, uids) = append(
+        &p,
+        &[NewMessage {
+            data: b"S: 1\n\n1\n",
+            from: "x",
+            date: (5, 0),
+            flags: Flags::default(),
+            keywords: &[],
+        }],
+    )
+    .unwrap();
+    assert_eq!(uids, vec![4]);
+    let fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(
+        fresh.messages().iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
+    assert_eq!(fresh.uid_next(), 5);
+}
+
+#[test]
+fn expunge_all_keeps_uid_state_in_pseudo_message() {
+    let data = format!("{F}Subject: a\n\na\n");
+    let p = tmp("empty", data.as_bytes());
+    let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    mb.expunge(&[0]).unwrap();
+    let fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(
+        (fresh.len(), fresh.uid_validity(), fresh.uid_next()),
+        (0, 1795432706, 2)
+    );
+    let (v, uids) = append(
+        &p,
+        &[NewMessage {
+            data: b"S: 1\n\n1\n",
+            from: "x",
+            date: (5, 0),
+            flags: Flags::default(),
+            keywords: &[],
+        }],
+    )
+    .unwrap();
+    assert_eq!((v, uids), (1795432706, vec![2]));
+}
+
+#[test]
+fn garbage_before_first_message_is_kept() {
+    let data = format!("\n\njunk line\n{F}Subject: a\n\na\n");
+    let p = tmp("garbage", data.as_bytes());
+    let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(mb.len(), 1);
+    mb.set_flags(0, Flags::SEEN, &[]);
+    mb.write_back().unwrap();
+    assert!(fs::read_to_string(&p)
+        .unwrap()
+        .starts_with("\n\njunk line\nFrom a@b"));
+}
+
+#[test]
+fn flag_change_and_append_between_two_syncs_both_seen() {
+    let data = format!("{F}Subject: a\n\na\n\n{F}Subject: b\n\nb\n");
+    let p = tmp("flag-append", data.as_bytes());
+    let mut w = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    w.set_flags(0, Flags::SEEN, &[]);
+    w.write_back().unwrap(); // full rewrite: regions now exist
+    let mut r = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    w.set_flags(1, Flags::FLAGGED, &["later".to_string()]);
+    w.write_back().unwrap(); // in place
+    append(&p, &[NewMessage { data: b"S: c\n\nc\n", from: "x", date: (5, 0), flags: Flags::default(), keywords: &[] }]).unwrap();
+    let ch = r.sync().unwrap();
+    assert_eq!((ch.new, ch.flags_changed), (1, vec![1]));
+    assert_eq!(r.messages()[1].flags, Flags::FLAGGED);
+    assert_eq!(r.keywords()[r.messages()[1].keywords[0] as usize], "later");
+}
+
+#[test]
+fn exclusive_session_does_not_block_others() {
+    let data = format!("{F}Subject: a\n\na\n");
+    let p = tmp("exclusive", data.as_bytes());
+    let pop = OpenOptions { exclusive_session: true, ..Default::default() };
+    let a = Mailbox::open(&p, &pop).unwrap();
+    assert_eq!(Mailbox::open(&p, &pop).err().map(|e| e.kind), Some(ErrorKind::InUse));
+    let mut imap = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    append(&p, &[NewMessage { data: b"S: c\n\nc\n", from: "x", date: (5, 0), flags: Flags::default(), keywords: &[] }]).unwrap();
+    assert_eq!(imap.sync().unwrap().new, 1);
+    drop(a);
+    Mailbox::open(&p, &pop).unwrap();
+}
