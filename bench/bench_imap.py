@@ -154,6 +154,7 @@ LABELS = [
 def run(results, work, reps, servers=("postern", "dovecot"), corpora=("big", "small")):
     append_path, _ = corpus("append-1m")
     append_data = open(append_path, "rb").read()
+    peer_figures = {}
     for name in corpora:
         mbox, meta = corpus(name)
         section = "IMAP on pipes, %s corpus: %d messages / %.0f MB (issue 5; store figures for issue 3)" % (
@@ -169,6 +170,7 @@ def run(results, work, reps, servers=("postern", "dovecot"), corpora=("big", "sm
                 log("  imap %s %s failed: %s" % (kind, name, e))
                 got[kind] = {"error": str(e)[:200]}
         ours, peer = got.get("postern", {}), got.get("dovecot", {})
+        peer_figures[name] = peer
         for key, label in LABELS:
             o, p = ours.get(key), peer.get(key)
             unit = "s"
@@ -195,4 +197,4 @@ def run(results, work, reps, servers=("postern", "dovecot"), corpora=("big", "sm
             results.add(section, label, o, p, unit=unit, target=tgt, note=note)
         if "error" in peer:
             results.note("Dovecot IMAP on %s failed: %s" % (name, peer["error"]))
-    return results
+    return peer_figures

@@ -78,6 +78,22 @@ def imap_session(port, ctx, user):
         raw.close()
 
 
+def floor_session(port, ctx, user):
+    """connect, xinetd forks and execs a trivial program that writes one line, EOF:
+    the process-spawn floor of a per-connection server on this machine, now."""
+    t0 = time.perf_counter()
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        s = Stream(sock=raw)
+        if not s.readline(30).startswith(b"+OK"):
+            raise RuntimeError("floor: no +OK")
+        dt = time.perf_counter() - t0
+        s.drain(5)
+        return dt
+    finally:
+        raw.close()
+
+
 def measure(fn, port, ctx, n, clients):
     """n sessions split over `clients` threads -> (latencies, wall seconds, errors)."""
     lat, errors = [], []
@@ -238,6 +254,15 @@ def run(results, work, n, ours=True, status=None, peer=True):
                     results.note("Dovecot daemon for the TLS sessions did not start: %s" % e)
             else:
                 results.note("TLS-session peer needs /usr/sbin/dovecot and root")
+        try:
+            fl = Xinetd(work, "floor", "/bin/echo", "+OK floor")
+            listeners.append(fl)
+            lat, wall, errors = measure(floor_session, fl.port, None, n, 1)
+            results.add(section, "floor: connect + xinetd fork/exec of /bin/echo + one line (no TLS)",
+                        median(lat), None, note="p99 %.2f ms; the machine's spawn cost during this run" % (
+                            pct(lat, 99) * 1e3) if lat else (errors[:1] or [""])[0])
+        except Exception as e:
+            results.note("spawn floor not measured: %s" % e)
         for proto, fn, target in (("pop3s", pop3_session, 0.004), ("imaps", imap_session, 0.004)):
             figs = {}
             for who in ("postern", "dovecot"):

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 from benchlib import OUT, QUICK, ROOT, WORK, Results, account, ensure_traversable, log  # noqa: E402
 
-ALL = ["pop3", "imap", "sessions", "smtp"]
+ALL = ["pop3", "imap", "store", "sessions", "smtp"]
 
 
 def git_rev():
@@ -68,13 +68,17 @@ def main():
     load_start = os.getloadavg()[0]
     want_peer = "peer" in servers
     want_ours = "postern" in servers
+    peer_imap = {}
     for name in only:
         log("== %s" % name)
         t = time.time()
         if name == "imap":
             import bench_imap
             kinds = (["postern"] if want_ours and not status["imapd"] else []) + (["dovecot"] if want_peer else [])
-            bench_imap.run(res, work, a.reps, kinds, corpora)
+            peer_imap = bench_imap.run(res, work, a.reps, kinds, corpora)
+        elif name == "store":
+            import bench_store
+            bench_store.run(res, work, a.reps, corpora, peer_imap)
         elif name == "pop3":
             import bench_pop3
             kinds = (["postern"] if want_ours and not status["ipop3d"] else []) + (["dovecot"] if want_peer else [])
@@ -98,6 +102,7 @@ def main():
         "sessions: %d sequential. Servers run as uid %d (%s). Binaries: %s. Total %.0f s." % (
             a.reps, a.sessions, acct.uid, acct.name, benchlib.postern_bin_dir(), time.time() - t_start),
         "Command: `%s`" % ("make bench" if os.environ.get("BENCH_VIA_MAKE") else " ".join(["bench/run.py"] + sys.argv[1:])),
+        "Binaries built from: %s." % os.environ.get("BENCH_BUILD_NOTE", "this tree"),
         "\"postern ÷ peer\" below 1 means postern is faster/smaller (above 1 for msg/s and MB/s).",
     ]
     md = res.markdown("postern benchmarks %s" % date, header)

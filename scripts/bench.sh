@@ -18,6 +18,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 if [ -z "${BENCH_NO_BUILD:-}" ] && [ -z "${POSTERN_BIN_DIR:-}" ]; then
-    ${CARGO:-cargo} build --release --quiet
+    # the store's own benchmark program, when the tree has it (issue 3)
+    ex=""; [ -f examples/mbox_bench.rs ] && ex="--example mbox_bench"
+    # shellcheck disable=SC2086
+    ${CARGO:-cargo} build --release --quiet --bins $ex
 fi
 BENCH_VIA_MAKE=1 exec ${PYTHON:-python3} bench/run.py "$@"
