@@ -17,7 +17,7 @@ from benchlib import (Imap, PipeServer, account, copy_file, corpus, dovecot_avai
                       fresh_dir, log, median, postern_env, postern_pipe_argv, write_postern_conf)
 
 STEPS = ["greeting", "select_cold", "select_second", "fetch_envelope", "fetch_bodystructure",
-         "search_body", "fetch_big", "store_expunge", "expunge", "append_1m", "rss_kb"]
+         "search_body", "fetch_big", "store_expunge", "expunge", "append_1m", "rss_kb", "cpu_a", "cpu_b"]
 
 
 def one_rep(kind, work, mbox, meta, append_data, rep):
@@ -67,7 +67,7 @@ def one_rep(kind, work, mbox, meta, append_data, rep):
         hwm_a = srv.vmhwm_kb()
         c.command(b"LOGOUT")
     finally:
-        srv.close()
+        r["cpu_a"] = srv.close()[0]
 
     srv, c = start()
     errors = r.setdefault("errors", {})
@@ -110,7 +110,7 @@ def one_rep(kind, work, mbox, meta, append_data, rep):
         hwm_b = srv.vmhwm_kb()
         c.command(b"LOGOUT")
     finally:
-        srv.close()
+        r["cpu_b"] = srv.close()[0]
     r["rss_kb"] = max(v for v in (hwm_a, hwm_b) if v is not None) if (hwm_a or hwm_b) else None
     log("  imap %-8s %-6s rep %d: %s" % (kind, os.path.basename(mbox).split(".")[0], rep, {
         k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if k != "search_found"}))
@@ -148,6 +148,8 @@ LABELS = [
     ("expunge", "  of which EXPUNGE"),
     ("append_1m", "APPEND 1 MB (incl. fsync)"),
     ("rss_kb", "peak RSS (VmHWM)"),
+    ("cpu_a", "server CPU (user+sys), session A: cold SELECT"),
+    ("cpu_b", "server CPU (user+sys), session B: all the rest"),
 ]
 
 

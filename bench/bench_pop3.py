@@ -18,7 +18,7 @@ import time
 from benchlib import (PipeServer, Pop3, account, copy_file, corpus, dovecot_available, dovecot_pipe_argv,
                       fresh_dir, log, median, postern_env, postern_pipe_argv, write_postern_conf)
 
-KEYS = ["to_stat", "login_stat", "uidl", "list", "retr_big", "dele_quit", "rss_kb"]
+KEYS = ["to_stat", "login_stat", "uidl", "list", "retr_big", "dele_quit", "rss_kb", "cpu_a", "cpu_b"]
 
 
 def one_rep(kind, work, mbox, meta, rep):
@@ -70,7 +70,7 @@ def one_rep(kind, work, mbox, meta, rep):
         hwm_a = srv.vmhwm_kb()
         c.cmd(b"QUIT")
     finally:
-        srv.close()
+        r["cpu_a"] = srv.close()[0]
     srv, c, _, _, _ = session()
     try:
         t = time.perf_counter()
@@ -82,7 +82,7 @@ def one_rep(kind, work, mbox, meta, rep):
         if not (dele.startswith("+OK") and quit_reply.startswith("+OK")):
             raise RuntimeError("DELE/QUIT: %s / %s" % (dele[:80], quit_reply[:80]))
     finally:
-        srv.close()
+        r["cpu_b"] = srv.close()[0]
     r["rss_kb"] = max(v for v in (hwm_a, hwm_b, 0) if v is not None)
     log("  pop3 %-8s rep %d: %s" % (kind, rep, {k: (round(v, 4) if isinstance(v, float) else v)
                                                for k, v in r.items()}))
@@ -114,6 +114,8 @@ def run(results, work, reps, servers=("postern", "dovecot")):
         ("retr_big", "RETR of the 5 MB message", None),
         ("dele_quit", "DELE 1 + QUIT (expunge)", 0.35),
         ("rss_kb", "peak RSS (VmHWM)", 24 * 1024),
+        ("cpu_a", "server CPU (user+sys), session A: STAT, UIDL, LIST, RETR", None),
+        ("cpu_b", "server CPU (user+sys), session B: STAT, DELE 1, QUIT", None),
     ]
     for key, label, tgt in rows:
         o, p, unit = ours.get(key), peer.get(key), "s"

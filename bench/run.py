@@ -13,6 +13,7 @@ BENCH_USER (unprivileged account servers run as when started by root; default
 nobody), BENCH_WORK, BENCH_OUT.
 """
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -109,6 +110,8 @@ def main():
     path = os.path.join(OUT, "results-%s%s.md" % (date, "-quick" if QUICK else ""))
     with open(path, "w") as f:
         f.write(md)
+    with open(path[:-3] + ".json", "w") as f:
+        json.dump({"header": header, "rows": res.rows, "notes": res.notes}, f, indent=1)
     print(md)
     log("written to %s" % path)
     if not os.environ.get("BENCH_KEEP"):
