@@ -1,0 +1,27 @@
+# UPDATE fails (disk full): -ERR [SYS/TEMP] as RFC 1939 §6 words it.
+set: plaintext=yes
+set: fail_commit
+message: 1
+M: From: a@example.org
+M: Subject: one
+M:
+M: Hello.
+message: 2
+M: Subject: two
+M:
+M: .leading dot
+M: ..two dots
+M: .
+M: end
+
+S: +OK test.example POP3 server ready
+C: USER alice
+S: +OK User name accepted, password please
+C: PASS s3cr3t-alice
+S: +OK Mailbox open, 2 messages (95 octets)
+C: DELE 1
+S: +OK Message 1 deleted
+C: QUIT
+S: -ERR [SYS/TEMP] Some deleted messages not removed
+L: Update failed user=alice host=[192.0.2.7] error=
+outcome: UpdateFailed
