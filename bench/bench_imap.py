@@ -6,7 +6,7 @@ Per repetition, on a fresh copy (page cache warm, no index of any kind):
   session A (new process): SELECT INBOX (cold open + full scan), LOGOUT
   session B (new process): SELECT INBOX again (Dovecot: its index is warm now),
     FETCH 1:* (ENVELOPE), FETCH 1:* (BODYSTRUCTURE), UID SEARCH BODY <rare>,
-    FETCH <5 MB message> BODY[], STORE 1 +FLAGS.SILENT (\\Deleted) + EXPUNGE,
+    FETCH <5 MB message> BODY.PEEK[] then BODY[], STORE 1 +FLAGS.SILENT (\\Deleted) + EXPUNGE,
     APPEND ~1 MB, LOGOUT
 Peak RSS is the server's VmHWM read just before each LOGOUT (the larger one).
 """
@@ -17,7 +17,7 @@ from benchlib import (Imap, PipeServer, account, copy_file, corpus, dovecot_avai
                       fresh_dir, log, median, postern_env, postern_pipe_argv, write_postern_conf)
 
 STEPS = ["greeting", "select_cold", "select_second", "fetch_envelope", "fetch_bodystructure",
-         "search_body", "fetch_big", "store_expunge", "expunge", "append_1m", "rss_kb", "cpu_a", "cpu_b"]
+         "search_body", "fetch_big_peek", "fetch_big", "store_expunge", "expunge", "append_1m", "rss_kb", "cpu_a", "cpu_b"]
 
 
 def one_rep(kind, work, mbox, meta, append_data, rep):
@@ -95,6 +95,10 @@ def one_rep(kind, work, mbox, meta, append_data, rep):
             r["search_found"] = found
             r["search_ok"] = found == sorted(meta["rare_seqs"])
         big = meta["big_message"]
+        x = step(b"FETCH %d BODY.PEEK[]" % big["seq"], "fetch_big_peek")
+        if x:
+            r["fetch_big_peek"] = x["s"]
+        # BODY[] also sets \Seen: on a fresh mbox that is the first flag write
         x = step(b"FETCH %d BODY[]" % big["seq"], "fetch_big")
         if x:
             r["fetch_big"] = x["s"]
@@ -133,7 +137,7 @@ def run_server(kind, work, mbox, meta, append_data, reps):
 # targets from issues 5 and 3, per corpus: metric -> seconds (or KB for rss)
 TARGETS = {
     "big": {"select_cold": 0.2, "fetch_envelope": 0.25, "fetch_bodystructure": 0.4, "search_body": 0.5,
-            "fetch_big": 0.03, "expunge": 0.4, "append_1m": 0.02, "rss_kb": 32 * 1024},
+            "fetch_big_peek": 0.03, "fetch_big": 0.03, "expunge": 0.4, "append_1m": 0.02, "rss_kb": 32 * 1024},
     "small": {"select_cold": 0.3, "fetch_envelope": 1.0, "search_body": 0.6, "rss_kb": 64 * 1024},
 }
 LABELS = [
@@ -143,7 +147,8 @@ LABELS = [
     ("fetch_envelope", "FETCH 1:* (ENVELOPE)"),
     ("fetch_bodystructure", "FETCH 1:* (BODYSTRUCTURE)"),
     ("search_body", "UID SEARCH BODY <rare word>"),
-    ("fetch_big", "FETCH BODY[] of the 5 MB message"),
+    ("fetch_big_peek", "FETCH BODY.PEEK[] of the 5 MB message"),
+    ("fetch_big", "FETCH BODY[] of it right after (sets \\Seen: first flag write)"),
     ("store_expunge", "STORE 1 \\Deleted + EXPUNGE"),
     ("expunge", "  of which EXPUNGE"),
     ("append_1m", "APPEND 1 MB (incl. fsync)"),
