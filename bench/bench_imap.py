@@ -6,18 +6,19 @@ Per repetition, on a fresh copy (page cache warm, no index of any kind):
   session A (new process): SELECT INBOX (cold open + full scan), LOGOUT
   session B (new process): SELECT INBOX again (Dovecot: its index is warm now),
     FETCH 1:* (ENVELOPE), FETCH 1:* (BODYSTRUCTURE), UID SEARCH BODY <rare>,
-    FETCH <5 MB message> BODY.PEEK[] then BODY[], STORE 1 +FLAGS.SILENT (\\Deleted) + EXPUNGE,
-    APPEND ~1 MB, LOGOUT
+    FETCH <5 MB message> BODY.PEEK[] then BODY[], STORE 1 +FLAGS.SILENT (\\Deleted),
+    EXPUNGE, APPEND ~1 MB, LOGOUT
 Peak RSS is the server's VmHWM read just before each LOGOUT (the larger one).
 """
 import os
 import re
+import time
 
 from benchlib import (Imap, PipeServer, account, copy_file, corpus, dovecot_available, dovecot_pipe_argv,
                       fresh_dir, log, median, postern_env, postern_pipe_argv, write_postern_conf)
 
-STEPS = ["greeting", "select_cold", "select_second", "fetch_envelope", "fetch_bodystructure",
-         "search_body", "fetch_big_peek", "fetch_big", "store_expunge", "expunge", "append_1m", "rss_kb", "cpu_a", "cpu_b"]
+STEPS = ["greeting", "select_cold", "select_second", "fetch_envelope", "fetch_bodystructure", "search_body",
+         "fetch_big_peek", "fetch_big", "store_expunge", "expunge", "append_1m", "rss_kb", "cpu_a", "cpu_b"]
 
 
 def one_rep(kind, work, mbox, meta, append_data, rep):
@@ -55,7 +56,6 @@ def one_rep(kind, work, mbox, meta, append_data, rep):
             raise RuntimeError("%s: %s" % (what, x["tagged"][:120]))
         return x
 
-    import time
     t0 = time.perf_counter()
     srv, c = start()
     r["greeting"] = time.perf_counter() - t0
