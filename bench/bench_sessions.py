@@ -23,7 +23,7 @@ import subprocess
 import threading
 import time
 
-from benchlib import (BENCH_PASSWORD, BENCH_USERS, Imap, Pop3, Stream, Xinetd, account, corpus, fresh_dir, free_port, log,
+from benchlib import (BENCH_PASSWORD, BENCH_USERS, Imap, Pop3, Stream, Xinetd, account, fresh_dir, free_port, log,
                       median, pct, postern_env, wait_port, write_postern_conf)
 
 CORPUS_ARGS = ["--profile", "small", "--count", "20", "--seed", "7", "--big-size", "30000"]

@@ -20,7 +20,7 @@ import socket
 import ssl
 import time
 
-from benchlib import (QUICK, Stream, Xinetd, account, corpus, fresh_dir, log, median, pct, postern_env,
+from benchlib import (QUICK, Stream, Xinetd, corpus, fresh_dir, log, median, pct, postern_env,
                       write_postern_conf)
 
 RCPT = b"bench@bench.test"
@@ -139,7 +139,6 @@ mbox:
 
 
 def run(results, work, ours=True, peer=True):
-    a = account()
     base = fresh_dir(os.path.join(work, "smtp"))
     n_max = int(os.environ.get("BENCH_SMTP_MSGS", "50" if QUICK else "400"))
     t_max = float(os.environ.get("BENCH_SMTP_SECONDS", "10" if QUICK else "30"))
