@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! auth_probe [--service NAME] [--passwd-file PATH] [--keep-group GROUP]
-//!            [--peer IP] [--start-as UID:GID] USER   (password on stdin, one line)
+//!            [--peer IP] [--start-as UID:GID] [--skip-home] USER   (password on stdin, one line)
 //! ok user=alice uid=1000 euid=1000 gid=1000 egid=1000 groups=8,1000 cwd=/home/alice
 //! err kind=BadCredentials|Refused|Internal
 //! ```
@@ -63,6 +63,7 @@ fn run() -> Result<String, AuthError> {
     let mut peer = None;
     let mut start_as = None;
     let mut user = None;
+    let mut home = privilege::Home::Enter;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| usage(&arg));
@@ -72,6 +73,7 @@ fn run() -> Result<String, AuthError> {
             "--keep-group" => keep_group = value()?,
             "--peer" => peer = Some(value()?.parse().map_err(|_| usage("--peer IP"))?),
             "--start-as" => start_as = Some(value()?),
+            "--skip-home" => home = privilege::Home::Skip,
             _ if user.is_none() && !arg.starts_with('-') => user = Some(arg),
             _ => return Err(usage(&arg)),
         }
@@ -97,7 +99,7 @@ fn run() -> Result<String, AuthError> {
     };
     let account = backend.authenticate(&user, password, peer)?;
     let keep = privilege::resolve_group(&keep_group)?;
-    privilege::drop_to(&account, keep)?;
+    privilege::drop_to_with(&account, keep, home)?;
 
     let mut groups: Vec<u32> = unistd::getgroups()
         .map_err(|e| AuthError::Internal(format!("getgroups: {e}")))?

@@ -39,7 +39,13 @@ fn main() {
                 Ok(()) if v.len() as u64 == size => {}
                 r => {
                     bad += 1;
-                    println!("message {}: {:?} view {} size {}", i + 1, r.err(), v.len(), size);
+                    println!(
+                        "message {}: {:?} view {} size {}",
+                        i + 1,
+                        r.err(),
+                        v.len(),
+                        size
+                    );
                 }
             }
         }

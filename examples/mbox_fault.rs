@@ -7,6 +7,8 @@
 //! mbox_fault [--fsize BYTES] expunge-half FILE      expunge messages 1,3,5,...
 //! mbox_fault [--fsize BYTES] flag-all FILE          \Seen + keyword on every message
 //! mbox_fault [--fsize BYTES] append FILE N TAG      N appends, Subject: TAG-i
+//! mbox_fault [--fsize BYTES] append-big FILE BYTES one message of about BYTES, Subject: big
+//! mbox_fault rename-inbox INBOX MAILDIR NAME       RENAME INBOX to NAME
 //! mbox_fault read FILE ITERATIONS                   sync + read every message, check sizes
 //! mbox_fault expunge-victims FILE                   expunge "Subject: victim" messages, 5 at a time
 //! ```
@@ -41,6 +43,21 @@ pub fn message_text(tag: &str) -> String {
     format!(
         "Subject: {tag}\r\nFrom: t@example.org\r\nStatus: RO\r\n\r\nbody of {tag}\r\nFrom the start\r\n>From quoted\r\n\r\nFrom x Mon Nov 23 11:18:26 2026\r\nend {tag}\r\n"
     )
+}
+
+/// A message of about `n` bytes whose every line is distinct, so a cut
+/// anywhere shows.
+pub fn big_message(n: usize) -> String {
+    let mut s = String::from("Subject: big\r\nFrom: t@example.org\r\n\r\n");
+    let mut i = 0;
+    while s.len() < n {
+        s.push_str(&format!(
+            "line {i:08} of the big message, with From quoting:\r\nFrom here\r\n"
+        ));
+        i += 1;
+    }
+    s.push_str("end of big\r\n");
+    s
 }
 
 fn main() {
@@ -98,6 +115,31 @@ fn main() {
                 }
             }
             done(Ok(()))
+        }
+        "append-big" => {
+            let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1 << 20);
+            let text = big_message(n);
+            say("ready");
+            let m = NewMessage {
+                data: text.as_bytes(),
+                from: "t@example.org",
+                date: (1_795_432_706, 0),
+                flags: Flags::default(),
+                keywords: &[],
+            };
+            done(append(path, &[m]).map(|_| ()))
+        }
+        "rename-inbox" => {
+            let (dir, name) = match (args.get(2), args.get(3)) {
+                (Some(d), Some(n)) => (d.clone(), n.clone()),
+                _ => {
+                    say("usage: rename-inbox INBOX MAILDIR NAME");
+                    std::process::exit(64);
+                }
+            };
+            say("ready");
+            let f = postern::store::Folders::new(dir, path);
+            done(f.rename_inbox(&name).map(|_| ()))
         }
         "read" => {
             let iters: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);

@@ -8,7 +8,8 @@
 # try/certs (cert_dir), try/passwd (user alice, random password, printed),
 # try/spool/alice (INBOX with a few messages), try/home/alice/mail,
 # try/postern.conf, try/log (server log through POSTERN_LOG_FILE).
-# POSTERN_TRY_DIR=DIR puts the sandbox elsewhere (the tests use that).
+# POSTERN_TRY_DIR=DIR puts the sandbox elsewhere (the tests use that);
+# POSTERN_TRY_PORT_BASE=N moves the ports to N..N+6.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -92,6 +93,17 @@ if [ $SETUP_ONLY = yes ]; then
 fi
 
 # ---------------------------------------------------------------- servers
+# POSTERN_TRY_PORT_BASE=N: ports N..N+6 instead of the fixed ones below
+# (imap, imaps, pop3, pop3s, smtp, submission, smtps), so parallel runs
+# (the tests) do not clash.
+if [ -n "${POSTERN_TRY_PORT_BASE:-}" ]; then
+    B=$POSTERN_TRY_PORT_BASE
+    P_IMAP=$B P_IMAPS=$((B + 1)) P_POP3=$((B + 2)) P_POP3S=$((B + 3))
+    P_SMTP=$((B + 4)) P_SUB=$((B + 5)) P_SMTPS=$((B + 6))
+else
+    P_IMAP=10143 P_IMAPS=10993 P_POP3=10110 P_POP3S=10995
+    P_SMTP=10025 P_SUB=10587 P_SMTPS=10465
+fi
 for b in imapd ipop3d smtpd; do
     [ -x "$BIN/$b" ] || { echo "try: $BIN/$b missing (build failed?)" >&2; exit 1; }
     if [ -z "$("$BIN/$b" -V 2>&1 </dev/null || true)" ]; then
@@ -120,13 +132,13 @@ serve() { # port name program args...
     socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" "EXEC:$w,nofork" 2>>"$TRY/run/socat.log" &
     PIDS="$PIDS $!"
 }
-serve 10143 imap       imapd
-serve 10993 imaps      imapd  -s
-serve 10110 pop3       ipop3d
-serve 10995 pop3s      ipop3d -s
-serve 10025 smtp       smtpd  -o smtp_mode=mx
-serve 10587 submission smtpd  -o smtp_mode=submission
-serve 10465 smtps      smtpd  -s -o smtp_mode=submission
+serve $P_IMAP imap       imapd
+serve $P_IMAPS imaps      imapd  -s
+serve $P_POP3 pop3       ipop3d
+serve $P_POP3S pop3s      ipop3d -s
+serve $P_SMTP smtp       smtpd  -o smtp_mode=mx
+serve $P_SUB submission smtpd  -o smtp_mode=submission
+serve $P_SMTPS smtps      smtpd  -s -o smtp_mode=submission
 sleep 0.3
 for p in $PIDS; do kill -0 "$p" 2>/dev/null || { echo "try: a listener failed to start, see $TRY/run/socat.log" >&2; exit 1; }; done
 
@@ -136,34 +148,34 @@ cat <<EOF
 postern is listening on 127.0.0.1 (user alice, password $PASS)
 
   port   service                   server
-  10143  IMAP + STARTTLS           imapd
-  10993  IMAPS (implicit TLS)      imapd -s
-  10110  POP3 + STLS               ipop3d
-  10995  POP3S (implicit TLS)      ipop3d -s
-  10025  SMTP, MX mode             smtpd -o smtp_mode=mx
-  10587  submission + STARTTLS     smtpd -o smtp_mode=submission
-  10465  submissions (implicit)    smtpd -s -o smtp_mode=submission
+  $P_IMAP  IMAP + STARTTLS           imapd
+  $P_IMAPS  IMAPS (implicit TLS)      imapd -s
+  $P_POP3  POP3 + STLS               ipop3d
+  $P_POP3S  POP3S (implicit TLS)      ipop3d -s
+  $P_SMTP  SMTP, MX mode             smtpd -o smtp_mode=mx
+  $P_SUB  submission + STARTTLS     smtpd -o smtp_mode=submission
+  $P_SMTPS  submissions (implicit)    smtpd -s -o smtp_mode=submission
 
 Try:
-  openssl s_client -quiet -connect 127.0.0.1:10993 -CAfile $CA
+  openssl s_client -quiet -connect 127.0.0.1:$P_IMAPS -CAfile $CA
       a LOGIN alice $PASS
       b SELECT INBOX
       c FETCH 1:* (FLAGS ENVELOPE)
       d LOGOUT
-  openssl s_client -quiet -starttls imap -connect 127.0.0.1:10143 -CAfile $CA
-  openssl s_client -quiet -starttls pop3 -connect 127.0.0.1:10110 -CAfile $CA
-  curl --cacert $CA 'imaps://127.0.0.1:10993/INBOX' -u alice:$PASS
-  curl --cacert $CA 'imaps://127.0.0.1:10993/INBOX;UID=1' -u alice:$PASS
-  curl --cacert $CA 'pop3s://127.0.0.1:10995/1' -u alice:$PASS
-  swaks --server 127.0.0.1:10025 --to alice@localhost
-  swaks --server 127.0.0.1:10587 --tls --tls-ca-path $CA --auth PLAIN \\
+  openssl s_client -quiet -starttls imap -connect 127.0.0.1:$P_IMAP -CAfile $CA
+  openssl s_client -quiet -starttls pop3 -connect 127.0.0.1:$P_POP3 -CAfile $CA
+  curl --cacert $CA 'imaps://127.0.0.1:$P_IMAPS/INBOX' -u alice:$PASS
+  curl --cacert $CA 'imaps://127.0.0.1:$P_IMAPS/INBOX;UID=1' -u alice:$PASS
+  curl --cacert $CA 'pop3s://127.0.0.1:$P_POP3S/1' -u alice:$PASS
+  swaks --server 127.0.0.1:$P_SMTP --to alice@localhost
+  swaks --server 127.0.0.1:$P_SUB --tls --tls-ca-path $CA --auth PLAIN \\
         --auth-user alice --auth-password $PASS --to alice@localhost
   (curl -k … also works; the certificates are for localhost and 127.0.0.1)
 
 Mail client (Thunderbird, mutt, …): server 127.0.0.1, user alice, the password
-above, IMAP port 10993 SSL/TLS or 10143 STARTTLS, SMTP 10587 STARTTLS; accept
+above, IMAP port $P_IMAPS SSL/TLS or $P_IMAP STARTTLS, SMTP $P_SUB STARTTLS; accept
 or import the test CA $CA.
-mutt: mutt -f 'imaps://alice@127.0.0.1:10993/INBOX'
+mutt: mutt -f 'imaps://alice@127.0.0.1:$P_IMAPS/INBOX'
       -e 'set ssl_ca_certificates_file=$CA'
 
 Files: INBOX $TRY/spool/alice   log $TRY/log   config $TRY/postern.conf

@@ -23,6 +23,8 @@ use std::sync::Mutex;
 
 /// Longest client-supplied value kept in a log line (UW's `%.80s`).
 pub const MAX_VALUE: usize = 80;
+/// Longest server-made detail ([`Event::detail`]): error texts with paths.
+pub const MAX_DETAIL: usize = 1024;
 
 /// Environment variable: append log lines to this file instead of syslog.
 pub const ENV_LOG_FILE: &str = "POSTERN_LOG_FILE";
@@ -163,10 +165,15 @@ fn one_line(s: &str) -> String {
 /// `...`), and double-quoted (with `\"` and `\\`) when it is empty or
 /// holds a space, quote or `=`.
 pub fn sanitize(value: &[u8]) -> String {
+    sanitize_to(value, MAX_VALUE)
+}
+
+/// [`sanitize`] with another length bound.
+fn sanitize_to(value: &[u8], max: usize) -> String {
     let text = String::from_utf8_lossy(value);
     let mut out: String = text
         .chars()
-        .take(MAX_VALUE)
+        .take(max)
         .map(|c| {
             if c.is_control() || c == '\u{fffd}' {
                 '?'
@@ -175,7 +182,7 @@ pub fn sanitize(value: &[u8]) -> String {
             }
         })
         .collect();
-    if text.chars().nth(MAX_VALUE).is_some() {
+    if text.chars().nth(max).is_some() {
         out.push_str("...");
     }
     if out.is_empty() || out.contains([' ', '"', '=', '\\']) {
@@ -216,6 +223,14 @@ impl Event {
     /// A client-supplied value: sanitized and truncated.
     pub fn field(mut self, key: &str, value: impl AsRef<[u8]>) -> Event {
         let _ = write!(self.0, " {}={}", key, sanitize(value.as_ref()));
+        self
+    }
+    /// An error text the server made itself (a path and a cause): quoted
+    /// like [`Event::field`] but bounded by [`MAX_DETAIL`], not
+    /// [`MAX_VALUE`], since the cause comes last ("private key in PATH is
+    /// encrypted") and an 80-character cut would log the path without it.
+    pub fn detail(mut self, key: &str, value: impl std::fmt::Display) -> Event {
+        let _ = write!(self.0, " {}={}", key, sanitize_to(value.to_string().as_bytes(), MAX_DETAIL));
         self
     }
     /// A value the server made itself (numbers, addresses, TLS names):
@@ -281,6 +296,17 @@ mod tests {
         assert_eq!(e.as_str(), "Login user=\"al ice\" host=[192.0.2.7] n=3");
         assert_eq!(host(None), "[local]");
         assert_eq!(event("X").raw("k", "a\nb").as_str(), "X k=a?b");
+    }
+
+    #[test]
+    fn detail_keeps_the_cause_after_a_long_path() {
+        let path = format!("/{}/ipop3d.pem", "d".repeat(120));
+        let msg = format!("private key in {path} is encrypted");
+        let e = event("TLS unavailable").detail("error", &msg);
+        assert_eq!(e.as_str(), format!("TLS unavailable error=\"{msg}\""));
+        assert_eq!(event("X").detail("e", "a\nb").as_str(), "X e=a?b");
+        let huge = "y".repeat(MAX_DETAIL + 10);
+        assert_eq!(event("X").detail("e", huge).as_str(), format!("X e={}...", "y".repeat(MAX_DETAIL)));
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub const ENV_STDERR: &str = "POSTERN_STDERR";
 
 /// Exit code after a panic in the protocol (sysexits EX_SOFTWARE).
 pub const EXIT_PANIC: u8 = 70;
+/// Bad command line (sysexits EX_USAGE).
+pub const EXIT_USAGE: u8 = 64;
+/// Bad configuration file or `-o` value (sysexits EX_CONFIG).
+pub const EXIT_CONFIG: u8 = 78;
 
 /// Everything a protocol session starts with.
 pub struct Context {
@@ -120,6 +124,9 @@ pub fn run(
     stdin_is_socket: bool,
     serve: impl FnOnce(&mut Context) -> ExitCode,
 ) -> ExitCode {
+    // sysexits(3) codes, as the man pages document: the session still
+    // runs so the client hears why, but inetd's log shows the cause too.
+    let mut startup_exit = 0u8;
     let (cfg, startup_error) = match Config::from_args(server, args) {
         Ok(Invocation::Serve(cfg)) => (*cfg, None),
         Ok(Invocation::Help(text)) | Ok(Invocation::Version(text)) => {
@@ -128,6 +135,7 @@ pub fn run(
         }
         Err(e) => {
             config_error(&e);
+            startup_exit = if e.origin == "command line" { EXIT_USAGE } else { EXIT_CONFIG };
             let mut cfg = Config::defaults(server);
             cfg.implicit_tls = args.iter().any(|a| a == "-s");
             (cfg, Some(e.to_string()))
@@ -161,7 +169,7 @@ pub fn run(
                     log::debug!("TLS unavailable: {}", e);
                 } else {
                     crate::log::event("TLS unavailable")
-                        .field("error", e.to_string())
+                        .detail("error", &e)
                         .error();
                 }
                 tls_error = Some(e.to_string());
@@ -181,7 +189,7 @@ pub fn run(
             (None, reason) => {
                 crate::log::event("Implicit TLS impossible, closing")
                     .raw("host", &host)
-                    .field("reason", reason.unwrap_or("no TLS configuration"))
+                    .detail("reason", reason.unwrap_or("no TLS configuration"))
                     .error();
                 return ExitCode::FAILURE;
             }
@@ -198,7 +206,11 @@ pub fn run(
         startup_error,
         goodbye: None,
     };
-    match std::panic::catch_unwind(AssertUnwindSafe(|| serve(&mut ctx))) {
+    let code = match std::panic::catch_unwind(AssertUnwindSafe(|| serve(&mut ctx))) {
+        Ok(code) if startup_exit != 0 => {
+            let _ = code;
+            ExitCode::from(startup_exit)
+        }
         Ok(code) => code,
         Err(_) => {
             // The hook has logged the panic itself.
@@ -210,12 +222,16 @@ pub fn run(
             }
             ExitCode::from(EXIT_PANIC)
         }
-    }
+    };
+    // Every way out of a session (QUIT, LOGOUT, timeout, even a panic's
+    // goodbye) ends TLS with close_notify.
+    ctx.conn.close();
+    code
 }
 
 fn config_error(e: &ConfigError) {
     crate::log::event("Configuration error")
-        .field("error", e.to_string())
+        .detail("error", e)
         .error();
 }
 
@@ -382,9 +398,16 @@ mod tests {
     #[test]
     fn config_error_reaches_serve() {
         let (code, seen, _) = go(&["-o", "bogus=1"], Script::new(), false);
-        assert_eq!(code, ExitCode::SUCCESS);
+        assert_eq!(code, ExitCode::from(EXIT_CONFIG));
         let err = seen.unwrap().2.unwrap();
         assert!(err.contains("-o bogus=1"), "{err}");
+    }
+
+    #[test]
+    fn bad_command_line_exits_with_usage_code() {
+        let (code, seen, _) = go(&["-x"], Script::new(), false);
+        assert_eq!(code, ExitCode::from(EXIT_USAGE));
+        assert!(seen.unwrap().2.is_some());
     }
 
     #[test]
@@ -443,10 +466,15 @@ mod tests {
         let mut s = rustls::StreamOwned::new(cc, client_end);
         let _ = s.flush();
         let mut line = String::new();
-        std::io::BufReader::new(&mut s)
-            .read_line(&mut line)
-            .unwrap();
+        let mut r = std::io::BufReader::new(&mut s);
+        r.read_line(&mut line).unwrap();
         assert_eq!(line, "220 hi\r\n");
+        // The session ended with close_notify: a clean EOF, not rustls'
+        // UnexpectedEof for a truncated stream.
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(&mut r, &mut rest).expect("close_notify before EOF");
+        assert!(rest.is_empty());
+        drop(r);
         drop(s);
         let (code, seen) = h.join().unwrap();
         assert_eq!(code, ExitCode::SUCCESS);

@@ -351,6 +351,11 @@ fn passwd_file_login_drops_to_virtual_user() {
         "{out}"
     );
     assert!(log.contains("Home not usable user=erin"), "{log}");
+    // smtpd's delivery child skips the chdir: same ids, no warning.
+    let (out, log) = s.probe(&["--passwd-file", &users, "--skip-home", "erin"], "secret");
+    assert!(out.starts_with("ok user=erin uid=2001 euid=2001"), "{out}");
+    assert!(!out.ends_with(" cwd=/"), "{out}");
+    assert!(!log.contains("Home not usable"), "{log}");
     for (user, pw) in [("dave", "wrong"), ("nobody", "secret")] {
         let (out, _) = s.probe(&["--passwd-file", &users, user], pw);
         assert!(out.starts_with("err kind=BadCredentials"), "{user}: {out}");

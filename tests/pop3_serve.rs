@@ -76,7 +76,7 @@ fn stls_without_certificate_and_eof() {
 #[test]
 fn configuration_error_is_told_to_the_client() {
     let (code, out) = serve(&["-c", "/nonexistent/postern.conf"], b"CAPA\r\n");
-    assert_eq!(code, ExitCode::FAILURE);
+    assert_eq!(code, ExitCode::from(78)); // EX_CONFIG, as ipop3d(8) says
     assert_eq!(out, "-ERR [SYS/TEMP] Server configuration error, see server log\r\n");
 }
 

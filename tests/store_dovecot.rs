@@ -43,10 +43,17 @@ fn dovecot(dir: &Path, script: &[u8]) -> Option<(Seen, String)> {
     };
     let (v, n) = (num_after("[UIDVALIDITY "), num_after("[UIDNEXT "));
     let mut msgs = Vec::new();
-    for l in text.lines().filter(|l| l.starts_with("* ") && l.contains(" FETCH (UID ")) {
+    for l in text
+        .lines()
+        .filter(|l| l.starts_with("* ") && l.contains(" FETCH (UID "))
+    {
         let uid: u32 = l.split("UID ").nth(1)?.split(' ').next()?.parse().ok()?;
         let fl = l.split("FLAGS (").nth(1)?.split(')').next()?;
-        let set = fl.split(' ').filter(|f| !f.is_empty() && *f != "\\Recent").map(str::to_string).collect();
+        let set = fl
+            .split(' ')
+            .filter(|f| !f.is_empty() && *f != "\\Recent")
+            .map(str::to_string)
+            .collect();
         msgs.push((uid, set));
     }
     Some(((v, n, msgs), text))
@@ -55,7 +62,13 @@ fn dovecot(dir: &Path, script: &[u8]) -> Option<(Seen, String)> {
 fn flag_names(mb: &Mailbox, i: usize) -> BTreeSet<String> {
     let m = &mb.messages()[i];
     let mut s = BTreeSet::new();
-    for (f, n) in [(Flags::SEEN, "\\Seen"), (Flags::ANSWERED, "\\Answered"), (Flags::FLAGGED, "\\Flagged"), (Flags::DELETED, "\\Deleted"), (Flags::DRAFT, "\\Draft")] {
+    for (f, n) in [
+        (Flags::SEEN, "\\Seen"),
+        (Flags::ANSWERED, "\\Answered"),
+        (Flags::FLAGGED, "\\Flagged"),
+        (Flags::DELETED, "\\Deleted"),
+        (Flags::DRAFT, "\\Draft"),
+    ] {
         if m.flags.contains(f) {
             s.insert(n.to_string());
         }
@@ -67,18 +80,33 @@ fn flag_names(mb: &Mailbox, i: usize) -> BTreeSet<String> {
 }
 
 fn ours(path: &Path) -> Seen {
-    let mb = Mailbox::open(path, &OpenOptions { read_only: true, ..Default::default() }).unwrap();
-    let msgs = (0..mb.len()).map(|i| (mb.messages()[i].uid, flag_names(&mb, i))).collect();
+    let mb = Mailbox::open(
+        path,
+        &OpenOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let msgs = (0..mb.len())
+        .map(|i| (mb.messages()[i].uid, flag_names(&mb, i)))
+        .collect();
     (mb.uid_validity(), mb.uid_next(), msgs)
 }
 
 fn chown_all(dir: &Path) {
-    let _ = Command::new("chown").args(["-R", "5000:5000"]).arg(dir).status();
+    let _ = Command::new("chown")
+        .args(["-R", "5000:5000"])
+        .arg(dir)
+        .status();
 }
 
 #[test]
 fn dovecot_reads_ours_and_we_read_dovecots() {
-    if !Path::new(KIT).exists() || !Path::new("/usr/lib/dovecot/imap").exists() || unsafe { libc::geteuid() } != 0 {
+    if !Path::new(KIT).exists()
+        || !Path::new("/usr/lib/dovecot/imap").exists()
+        || unsafe { libc::geteuid() } != 0
+    {
         eprintln!("skipped: needs root, {KIT} and Dovecot");
         return;
     }
@@ -96,7 +124,11 @@ fn dovecot_reads_ours_and_we_read_dovecots() {
     let mine = ours(&inbox);
     assert_eq!(mine.1, 5);
     chown_all(&dir);
-    let (theirs, text) = dovecot(&dir, b"a SELECT INBOX\r\nb FETCH 1:* (UID FLAGS)\r\nc LOGOUT\r\n").expect("run dovecot");
+    let (theirs, text) = dovecot(
+        &dir,
+        b"a SELECT INBOX\r\nb FETCH 1:* (UID FLAGS)\r\nc LOGOUT\r\n",
+    )
+    .expect("run dovecot");
     assert_eq!(theirs, mine, "postern -> Dovecot\n{text}");
 
     let msg = "Subject: from dovecot\r\n\r\nhello\r\nFrom here\r\n";
@@ -106,10 +138,18 @@ fn dovecot_reads_ours_and_we_read_dovecots() {
         msg.len()
     );
     dovecot(&dir, script.as_bytes()).expect("run dovecot");
-    let (theirs, text) = dovecot(&dir, b"a SELECT INBOX\r\nb FETCH 1:* (UID FLAGS)\r\nc LOGOUT\r\n").expect("run dovecot");
+    let (theirs, text) = dovecot(
+        &dir,
+        b"a SELECT INBOX\r\nb FETCH 1:* (UID FLAGS)\r\nc LOGOUT\r\n",
+    )
+    .expect("run dovecot");
     assert_eq!(theirs.2.len(), 4, "{text}");
     let mine = ours(&inbox);
-    assert_eq!((mine.0, &mine.2), (theirs.0, &theirs.2), "Dovecot -> postern\n{text}");
+    assert_eq!(
+        (mine.0, &mine.2),
+        (theirs.0, &theirs.2),
+        "Dovecot -> postern\n{text}"
+    );
     assert_eq!(mine.1, 6);
     let (_, views) = views(&inbox);
     assert_eq!(views.get(&5).map(|v| v.as_slice()), Some(msg.as_bytes()));

@@ -3,7 +3,7 @@
 //! through RLIMIT_FSIZE during write-back and append. After every fault the
 //! mailbox must parse, every message that was not expunged must be there,
 //! and every message present must be byte-identical (client view) to the
-//! original.
+//! original. Appends are all or nothing, also under kill -9.
 
 mod store_support;
 
@@ -196,4 +196,126 @@ fn write_failure_during_append_truncates_back() {
     }
     assert!(got[&21].starts_with(b"Subject: full-0\r\n"));
     assert!(got[&22].starts_with(b"Subject: full-1\r\n"));
+}
+
+/// kill -9 at random points during the append of a large message: the
+/// next opener (taking over the stale lock) truncates a partial message
+/// away, so the mailbox holds the old messages, or those and the whole new
+/// one — never a cut-off message.
+#[test]
+fn kill9_during_append_is_all_or_nothing() {
+    let dir = temp_dir("fault-append-kill");
+    let pristine = dir.join("pristine");
+    fs::write(&pristine, mbox_text(20, |i| format!("message {i}"))).unwrap();
+    let (validity, orig) = views(&pristine);
+    let mbox = dir.join("box");
+    let size = "4000000";
+
+    fs::copy(&pristine, &mbox).unwrap();
+    let mut c = spawn(&["append-big", mbox.to_str().unwrap(), size]);
+    let r = wait_ready(&mut c);
+    let t = Instant::now();
+    drop(r);
+    let _ = c.wait();
+    let span = t.elapsed().as_micros().max(2000) as u64;
+    let (_, full) = views(&mbox);
+    assert_eq!(full.len(), 21);
+    let new_uid = *full.keys().last().unwrap();
+    let new_text = full[&new_uid].clone();
+    assert!(new_text.ends_with(b"end of big\r\n"));
+
+    let mut rng = Rng(0xA5A5_5A5A ^ u64::from(std::process::id()));
+    let mut seen = [0usize; 2];
+    for iter in 0..36 {
+        fs::copy(&pristine, &mbox).unwrap();
+        let mut c = spawn(&["append-big", mbox.to_str().unwrap(), size]);
+        let _r = wait_ready(&mut c);
+        std::thread::sleep(Duration::from_micros(rng.next() % (span + span / 4)));
+        let _ = c.kill();
+        let _ = c.wait();
+        let (v, got) = views(&mbox);
+        assert_eq!(v, validity, "iteration {iter}");
+        for (uid, text) in &orig {
+            assert!(
+                got.get(uid) == Some(text),
+                "iteration {iter}: uid {uid} changed"
+            );
+        }
+        match got.len() {
+            20 => seen[0] += 1,
+            21 => {
+                assert_eq!(
+                    got.get(&new_uid),
+                    Some(&new_text),
+                    "iteration {iter}: new message cut"
+                );
+                seen[1] += 1;
+            }
+            n => panic!("iteration {iter}: {n} messages"),
+        }
+    }
+    eprintln!(
+        "kill -9 during append: {} without, {} with the new message",
+        seen[0], seen[1]
+    );
+    assert!(seen[0] > 0, "no kill landed inside an append");
+    assert_eq!(leftovers(&dir, &["pristine", "box"]), Vec::<String>::new());
+}
+
+/// RENAME INBOX killed at random points: every message is in INBOX or in
+/// the new folder (both after a crash in between), never in neither.
+#[test]
+fn kill9_during_rename_inbox_loses_nothing() {
+    let dir = temp_dir("fault-rename-inbox");
+    let pristine = dir.join("pristine");
+    fs::write(&pristine, mbox_text(1500, |i| format!("message {i}"))).unwrap();
+    let (_, orig) = views(&pristine);
+    let inbox = dir.join("inbox");
+    let mail = dir.join("mail");
+    let dest = mail.join("moved");
+    let run = |inbox: &std::path::Path| {
+        spawn(&[
+            "rename-inbox",
+            inbox.to_str().unwrap(),
+            mail.to_str().unwrap(),
+            "moved",
+        ])
+    };
+    fs::copy(&pristine, &inbox).unwrap();
+    let mut c = run(&inbox);
+    let r = wait_ready(&mut c);
+    let t = Instant::now();
+    drop(r);
+    let _ = c.wait();
+    let span = t.elapsed().as_micros().max(2000) as u64;
+    assert_eq!(views(&dest).1.len(), 1500);
+    assert_eq!(views(&inbox).1.len(), 0);
+
+    let mut rng = Rng(0x51ED_BEEF ^ u64::from(std::process::id()));
+    let mut states = [0usize; 4];
+    for iter in 0..30 {
+        let _ = fs::remove_dir_all(&mail);
+        fs::copy(&pristine, &inbox).unwrap();
+        let mut c = run(&inbox);
+        let _r = wait_ready(&mut c);
+        std::thread::sleep(Duration::from_micros(rng.next() % (span + span / 4)));
+        let _ = c.kill();
+        let _ = c.wait();
+        let (_, left) = views(&inbox);
+        let moved: Vec<Vec<u8>> = if dest.exists() {
+            views(&dest).1.into_values().collect()
+        } else {
+            Vec::new()
+        };
+        // INBOX keeps its UIDs; moved copies are matched by content.
+        for (uid, text) in &orig {
+            if let Some(t) = left.get(uid) {
+                assert!(t == text, "iteration {iter}: uid {uid} changed in INBOX");
+            } else {
+                assert!(moved.contains(text), "iteration {iter}: uid {uid} lost");
+            }
+        }
+        states[usize::from(!left.is_empty()) * 2 + usize::from(!moved.is_empty())] += 1;
+    }
+    eprintln!("kill -9 during RENAME INBOX: [neither, moved only, inbox only, both] = {states:?}");
 }

@@ -9,7 +9,8 @@
 //! caller must treat as fatal. Not root: nothing is switched; the account
 //! must be the process's own uid.
 //!
-//! Then `chdir(home)`, done as the user. A missing or unreadable home is not
+//! Then `chdir(home)`, done as the user (skipped with [`Home::Skip`] by
+//! workers that use absolute paths only, e.g. smtpd's delivery child). A missing or unreadable home is not
 //! fatal for anybody — as login(1) and sshd do, we fall back to `/` with a
 //! logged warning — because postern's mail paths are absolute and a virtual
 //! user's home is often created on first delivery.
@@ -18,10 +19,26 @@ use super::{policy, Account, AuthError};
 use nix::unistd::{self, Gid, Uid};
 use std::ffi::CString;
 
+/// Whether [`drop_to_with`] changes into the account's home afterwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Home {
+    /// A login session: `chdir(home)`, falling back to `/` with a warning.
+    Enter,
+    /// A short-lived worker that only uses absolute paths (smtpd's delivery
+    /// child): stay where we are, and do not warn on every delivery to a
+    /// virtual user who has no home.
+    Skip,
+}
+
 /// Becomes `account` (see the module doc). `keep_group` is the `mail_group`
 /// gid to keep as a supplementary group, if any. On `Err` the session must
 /// end: the process may be half-switched.
 pub fn drop_to(account: &Account, keep_group: Option<u32>) -> Result<(), AuthError> {
+    drop_to_with(account, keep_group, Home::Enter)
+}
+
+/// [`drop_to`], choosing whether to enter the home directory.
+pub fn drop_to_with(account: &Account, keep_group: Option<u32>, home: Home) -> Result<(), AuthError> {
     let euid = unistd::geteuid().as_raw();
     policy::check_account(account, euid)?;
     if euid == 0 {
@@ -34,7 +51,9 @@ pub fn drop_to(account: &Account, keep_group: Option<u32>) -> Result<(), AuthErr
             account.uid
         )));
     }
-    enter_home(account);
+    if home == Home::Enter {
+        enter_home(account);
+    }
     Ok(())
 }
 

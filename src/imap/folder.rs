@@ -165,13 +165,29 @@ impl Folders {
         Ok(true)
     }
 
-    /// RENAME of a folder other than INBOX; its children move with it.
+    /// RENAME of a folder other than INBOX; its children move with it,
+    /// and so do the subscriptions of both (as Dovecot and UW do, so the
+    /// client's folder list does not lose them).
     pub(crate) fn rename(&self, from: &MailboxName, to: &MailboxName) -> Result<(), StoreError> {
         let (a, b) = (decode(from)?, decode(to)?);
         self.path_of(&a)?;
         let dst = self.path_of(&b)?;
         self.check_levels(&dst)?;
-        self.store().rename(&a, &b)
+        self.store().rename(&a, &b)?;
+        // The folders moved; a subscription that cannot follow is only a
+        // cosmetic loss, so it does not fail the RENAME.
+        let store = self.store();
+        for sub in store.subscriptions().unwrap_or_default() {
+            let rest = match sub.strip_prefix(a.as_str()) {
+                Some(r) if r.is_empty() || r.starts_with('/') => r,
+                _ => continue,
+            };
+            let moved = format!("{b}{rest}");
+            if store.subscribe(&moved).is_ok() {
+                let _ = store.unsubscribe(&sub);
+            }
+        }
+        Ok(())
     }
 
     /// A level above `path` that is an mbox file cannot hold children.

@@ -16,6 +16,7 @@ use crate::imap::view::MailView;
 use crate::imap::wire::{MailboxName, Response, Status};
 use crate::store::mbox::{Mailbox, OpenOptions};
 use crate::store::{Flags, StoreError};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// System flags as they appear in FLAGS lists, in a fixed order.
@@ -26,6 +27,10 @@ pub(crate) const SYSTEM_FLAGS: [(Flags, &str); 5] = [
     (Flags::SEEN, "\\Seen"),
     (Flags::DRAFT, "\\Draft"),
 ];
+
+/// Largest mailbox in which a session takes `\Recent` on disk (see
+/// [`Selected::claim_recent`]): rewriting this much takes a few ms.
+const CLAIM_RECENT_MAX_BYTES: u64 = 8 << 20;
 
 /// The open mailbox of a session in the Selected state.
 pub(crate) struct Selected {
@@ -39,6 +44,16 @@ pub(crate) struct Selected {
     announced_keywords: usize,
     /// FETCH set `\Seen`: write back after the command.
     pub seen_dirty: bool,
+    /// The file did not exist and could not be created (INBOX in a spool
+    /// directory only the MDA writes): `mbox` is an empty stand-in until
+    /// the file appears.
+    missing: bool,
+    /// (dev, inode, size, mtime s, mtime ns) of the file when this session
+    /// last looked at or wrote it: STORE rereads flags when it differs.
+    disk_stamp: Option<(u64, u64, u64, i64, i64)>,
+    /// The client has been told of at least one message (so it may hold
+    /// UIDs, and a UIDVALIDITY change must end the session).
+    uids_reported: bool,
 }
 
 impl Selected {
@@ -64,16 +79,148 @@ impl Selected {
             }
             r => r?,
         };
-        let recent = mbox.messages().iter().map(|m| m.recent).collect();
-        Ok(Selected {
+        let recent: Vec<bool> = mbox.messages().iter().map(|m| m.recent).collect();
+        let mut sel = Selected {
             announced_keywords: mbox.keywords().len(),
             mbox,
             name,
             path,
             read_only,
+            missing: false,
+            disk_stamp: None,
+            uids_reported: !recent.is_empty(),
             recent,
             seen_dirty: false,
-        })
+        };
+        sel.claim_recent(0);
+        sel.note_disk();
+        Ok(sel)
+    }
+
+    fn disk_now(&self) -> Option<(u64, u64, u64, i64, i64)> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&self.path)
+            .ok()
+            .map(|m| (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+    }
+
+    /// Remembers the file as this session now knows it.
+    pub(crate) fn note_disk(&mut self) {
+        self.disk_stamp = self.disk_now();
+    }
+
+    /// Flags and keywords by UID as the file holds them now, when another
+    /// process wrote it since this session last looked (`None`: our view is
+    /// current). STORE +FLAGS/-FLAGS apply to these, so two sessions
+    /// changing different flags of one message do not undo each other
+    /// (imaptest `store`); the view itself is not synced, so no sequence
+    /// number moves during STORE (RFC 3501 §7.4.1).
+    pub(crate) fn flags_on_disk(&self) -> Option<HashMap<u32, (Flags, Vec<String>)>> {
+        if self.missing || self.disk_now() == self.disk_stamp {
+            return None;
+        }
+        let opts = OpenOptions {
+            read_only: true,
+            exclusive_session: false,
+            create: false,
+        };
+        let fresh = Mailbox::open(&self.path, &opts).ok()?;
+        let all = fresh.keywords();
+        Some(
+            fresh
+                .messages()
+                .iter()
+                .map(|m| {
+                    let kws = m
+                        .keywords
+                        .iter()
+                        .filter_map(|&k| all.get(k as usize).cloned())
+                        .collect();
+                    (m.uid, (m.flags, kws))
+                })
+                .collect(),
+        )
+    }
+
+    /// Sets flags of message `i` to be written back even if they equal
+    /// what this session last saw (the file may hold others).
+    pub(crate) fn set_flags_forced(&mut self, i: usize, flags: Flags, kws: &[String]) {
+        let mut other = flags;
+        if flags.contains(Flags::DRAFT) {
+            other.remove(Flags::DRAFT);
+        } else {
+            other.insert(Flags::DRAFT);
+        }
+        // The store marks a message for write-back only when its flags
+        // change, so change one and restore it.
+        // TODO(store): a forcing setter or a merging write-back.
+        self.mbox.set_flags(i, other, kws);
+        self.mbox.set_flags(i, flags, kws);
+    }
+
+    /// SELECT of an INBOX whose spool file is missing and cannot be
+    /// created: an empty mailbox (UIDVALIDITY 1, as the store gives an empty
+    /// file) backed by an unlinked empty temporary file, replaced by the
+    /// real one once a delivery creates it (see [`Selected::report_changes`]).
+    pub(crate) fn open_missing(
+        path: PathBuf,
+        name: MailboxName,
+        read_only: bool,
+    ) -> Result<Selected, StoreError> {
+        let tmp = std::env::temp_dir().join(format!(
+            "postern-empty-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        ));
+        let made = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| crate::store::mbox::io_error("create", &tmp, e));
+        let opened = made.and_then(|_| Selected::open(tmp.clone(), name, true, false));
+        let _ = std::fs::remove_file(&tmp);
+        let mut sel = opened?;
+        sel.path = path;
+        sel.read_only = read_only;
+        sel.missing = true;
+        Ok(sel)
+    }
+
+    /// Takes `\Recent` of messages `from..` for this session alone (RFC
+    /// 3501 §2.3.2): a read-write session marks them old on disk
+    /// (`Status: O`), so other sessions and STATUS stop counting them, as
+    /// UW does on SELECT and when it sees new mail. Best effort: if the
+    /// write fails, others merely see the messages as recent too.
+    ///
+    /// Only in mailboxes up to [`CLAIM_RECENT_MAX_BYTES`]: messages without
+    /// a metadata block (another MDA's, a fresh import) make the store
+    /// rewrite the whole file, which must not happen on a cold SELECT of a
+    /// large mailbox (issue #5 performance bounds; the store never writes
+    /// on open). Larger mailboxes keep sharing `\Recent`, as before.
+    fn claim_recent(&mut self, from: usize) -> bool {
+        if self.read_only
+            || std::fs::metadata(&self.path).map_or(true, |m| m.len() > CLAIM_RECENT_MAX_BYTES)
+        {
+            return false;
+        }
+        let mut any = false;
+        for i in from..self.mbox.len() {
+            if !self.mbox.messages()[i].recent {
+                continue;
+            }
+            // The store writes `O` with any metadata it writes back.
+            // TODO(store): a `Mailbox::mark_old(i)` would say this directly.
+            let flags = self.mbox.messages()[i].flags;
+            let kws = self.keyword_names(i);
+            self.set_flags_forced(i, flags, &kws);
+            any = true;
+        }
+        if any {
+            let _ = self.mbox.write_back();
+        }
+        any
     }
 
     pub(crate) fn count(&self) -> u32 {
@@ -211,17 +358,49 @@ impl Selected {
     }
 
     /// Picks up other processes' changes and writes them as untagged
-    /// data. A changed UIDVALIDITY ends the session (`BYE`).
+    /// data. A changed UIDVALIDITY ends the session (`BYE`) once the
+    /// client may hold UIDs; before that (an empty mailbox whose implicit
+    /// UIDVALIDITY became the first message's) the session carries on
+    /// with the new value (RFC 3501 §2.3.1.1 only forbids reusing UIDs).
     pub(crate) fn report_changes(&mut self, out: &mut Response) -> Result<(), ImapError> {
+        if self.missing {
+            if std::fs::symlink_metadata(&self.path).is_err() {
+                return Ok(());
+            }
+            let real = Selected::open(self.path.clone(), self.name.clone(), self.read_only, false)?;
+            *self = real;
+            self.write_flag_lists(out);
+            out.untagged(
+                Status::Ok,
+                Some(crate::imap::wire::Code::UidValidity(
+                    self.mbox.uid_validity(),
+                )),
+                "UIDs valid",
+            );
+            out.counted(self.count(), "EXISTS");
+            out.counted(self.recent_count(), "RECENT");
+            return Ok(());
+        }
         self.write_seen()?;
+        let before = self.disk_now();
         let ch = self.mbox.sync()?;
         if ch.uid_validity_changed {
-            return Err(ImapError::Bye(
-                "Mailbox was changed by another program, UIDs are no longer valid".into(),
-            ));
+            if self.uids_reported {
+                return Err(ImapError::Bye(
+                    "Mailbox was changed by another program, UIDs are no longer valid".into(),
+                ));
+            }
+            out.untagged(
+                Status::Ok,
+                Some(crate::imap::wire::Code::UidValidity(
+                    self.mbox.uid_validity(),
+                )),
+                "UIDs valid",
+            );
         }
         self.announce_expunged(&ch.expunged, out);
         self.announce_keywords(out);
+        let mut claimed = false;
         for &i in &ch.flags_changed {
             if i < self.mbox.len() {
                 self.write_flags(out, i, false);
@@ -232,8 +411,11 @@ impl Selected {
             self.recent
                 .extend(self.mbox.messages()[start..].iter().map(|m| m.recent));
             self.recent.truncate(self.mbox.len());
+            claimed = self.claim_recent(start);
         }
+        self.disk_stamp = if claimed { self.disk_now() } else { before };
         if ch.new > 0 {
+            self.uids_reported |= self.count() > 0;
             out.counted(self.count(), "EXISTS");
             out.counted(self.recent_count(), "RECENT");
         }

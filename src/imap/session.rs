@@ -27,7 +27,8 @@ use std::process::ExitCode;
 pub(crate) const MAX_BAD_COMMANDS: u32 = 20;
 /// Longest command text, and APPEND literal, before login (an APPEND is
 /// then read, within this bound, only to be refused by the state gate).
-const PREAUTH_MAX_COMMAND: usize = 16 * 1024;
+/// 64 KiB as Dovecot's imap-login: an ID with 30 long pairs fits.
+const PREAUTH_MAX_COMMAND: usize = 64 * 1024;
 
 /// The logged-in user and where their mail is.
 pub(crate) struct User {
@@ -158,6 +159,22 @@ impl<'c> Session<'c> {
             }
         };
         self.reader.set_limits(limits);
+    }
+
+    /// The From_ line sender of messages this session APPENDs or COPYs:
+    /// the logged-in user, as UW writes (a name unfit for a From_ line,
+    /// or no login, gives MAILER-DAEMON).
+    pub(crate) fn envelope_sender(&self) -> String {
+        match &self.user {
+            Some(u)
+                if !u.account.user.is_empty()
+                    && u.account.user.len() <= 256
+                    && u.account.user.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                u.account.user.clone()
+            }
+            _ => "MAILER-DAEMON".into(),
+        }
     }
 
     /// Sends what is buffered as one write.

@@ -123,6 +123,7 @@ fn scen(name: &str) -> (Vec<&'static str>, bool) {
             "j LSUB \"\" *\r\n",
             "k LIST (SUBSCRIBED) \"\" * RETURN (CHILDREN)\r\n",
             "l RENAME Sent Outbox/Sent\r\n",
+            "l2 LSUB \"\" *\r\n",
             "m DELETE Outbox\r\n",
             "n DELETE Outbox/Sent\r\n",
             "o DELETE INBOX\r\n",
@@ -218,6 +219,9 @@ fn scen(name: &str) -> (Vec<&'static str>, bool) {
             "n LSUB \"\" \"*\"\r\n",
             "o LSUB \"\" \"%\"\r\n",
             "p LSUB \"work/\" \"%\"\r\n",
+            "q LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (work work/projects/alpha)\r\n",
+            "r LIST (X-FOO) \"\" %\r\n",
+            "s LIST \"\" % RETURN (X-FOO)\r\n",
         ],
         _ => vec![],
     };
@@ -459,9 +463,19 @@ struct Client {
 impl Client {
     /// A logged-in session on `e`'s mailboxes in its own thread.
     fn preauth(e: &Env) -> Client {
+        Client::preauth_fsuid(e, None)
+    }
+
+    /// As [`Client::preauth`], the server thread checking file access as
+    /// `fsuid` (see `missing_inbox_in_a_read_only_spool_dir_is_empty`).
+    fn preauth_fsuid(e: &Env, fsuid: Option<u32>) -> Client {
         let (server_end, end) = crate::io::duplex();
         let (cfg, account, folders) = (e.cfg.clone(), e.account(), e.folders.clone());
         let server = std::thread::spawn(move || {
+            if let Some(u) = fsuid {
+                // SAFETY: changes this thread's filesystem uid only.
+                unsafe { libc::setfsuid(u) };
+            }
             let mut ctx = Context::new(cfg, Conn::new(Box::new(server_end)), None);
             super::serve_preauth(&mut ctx, account, folders);
         });
@@ -561,7 +575,8 @@ fn two_sessions_see_each_other() {
     );
     assert_eq!(
         b.cmd("b2", "NOOP"),
-        "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\nb2 OK NOOP completed\r\n"
+        // A, selected first, holds \Recent (RFC 3501 §2.3.2).
+        "* 1 FETCH (FLAGS (\\Deleted))\r\nb2 OK NOOP completed\r\n"
     );
     assert_eq!(
         a.cmd("a3", "EXPUNGE"),
@@ -801,6 +816,191 @@ fn replaced_mailbox_with_new_uidvalidity_ends_the_session() {
         got,
         "* BYE Mailbox was changed by another program, UIDs are no longer valid\r\n"
     );
+}
+
+/// A session on an empty INBOX never saw a UID, so the implicit
+/// UIDVALIDITY (1) turning into the first message's is no reason for BYE.
+#[test]
+fn first_delivery_to_an_empty_inbox_keeps_the_session() {
+    let e = env("emptyinbox", "");
+    let mut a = Client::preauth(&e);
+    assert!(a.cmd("a1", "SELECT INBOX").contains("* 0 EXISTS\r\n"));
+    deliver(&e, "one");
+    let got = a.cmd("a2", "NOOP");
+    assert!(got.starts_with("* OK [UIDVALIDITY "), "{got}");
+    assert!(
+        got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\na2 OK NOOP completed\r\n"),
+        "{got}"
+    );
+    assert!(a
+        .cmd("a3", "FETCH 1 (UID)")
+        .contains("* 1 FETCH (UID 1)\r\n"));
+}
+
+#[test]
+fn idle_on_an_empty_inbox_is_woken_by_a_delivery() {
+    let e = env("idleempty", "");
+    std::fs::remove_file(&e.folders.inbox).unwrap();
+    let mut a = Client::preauth(&e);
+    assert!(a.cmd("a1", "SELECT INBOX").contains("* 0 EXISTS\r\n"));
+    a.send("a2 IDLE\r\n");
+    assert_eq!(a.until("\r\n"), "+ idling\r\n");
+    deliver(&e, "one");
+    let got = a.until("RECENT\r\n");
+    assert!(got.starts_with("* OK [UIDVALIDITY "), "{got}");
+    assert!(got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\n"), "{got}");
+    a.send("DONE\r\n");
+    assert_eq!(a.until("\r\n"), "a2 OK IDLE terminated\r\n");
+}
+
+/// A read-write SELECT takes `\Recent`; EXAMINE leaves it (imaptest `select`).
+#[test]
+fn select_takes_recent_examine_does_not() {
+    let inbox = INBOX.replace("Status: RO\n", "");
+    let e = env("takerecent", &inbox);
+    let out = e.run(&[
+        "a EXAMINE INBOX\r\n",
+        "b CLOSE\r\n",
+        "c STATUS INBOX (RECENT)\r\n",
+        "d SELECT INBOX\r\n",
+        "e CLOSE\r\n",
+        "f STATUS INBOX (RECENT)\r\n",
+    ]);
+    assert!(out.contains("* STATUS INBOX (RECENT 2)\r\nc OK"), "{out}");
+    assert!(out.contains("* 2 RECENT\r\n"), "{out}");
+    assert!(out.contains("* STATUS INBOX (RECENT 0)\r\nf OK"), "{out}");
+}
+
+/// No spool file and a spool directory only the MDA may write: INBOX is
+/// shown empty, not `NO [NOPERM]`, and a later delivery shows up.
+#[test]
+fn missing_inbox_in_a_read_only_spool_dir_is_empty() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut e = env("missinginbox", "");
+    let spool = e.dir.join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o555)).unwrap();
+    e.folders.inbox = spool.join("alice");
+    e.cfg.inbox = e.folders.inbox.display().to_string();
+    // As root, check permissions as nobody: setfsuid is per thread and drops
+    // CAP_DAC_OVERRIDE for this thread only (a no-op for other users).
+    // SAFETY: plain syscalls on this thread's credentials.
+    let old = unsafe { libc::setfsuid(65534) };
+    let out = e.run(&[
+        "a SELECT INBOX\r\n",
+        "b STATUS INBOX (MESSAGES UIDNEXT)\r\n",
+        "c LOGOUT\r\n",
+    ]);
+    unsafe { libc::setfsuid(old as libc::uid_t) };
+    assert!(out.contains("* 0 EXISTS\r\n"), "{out}");
+    assert!(
+        out.contains("a OK [READ-WRITE] SELECT completed\r\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("* STATUS INBOX (MESSAGES 0 UIDNEXT 1)\r\n"),
+        "{out}"
+    );
+
+    let mut a = Client::preauth_fsuid(&e, Some(65534));
+    assert!(a.cmd("a1", "SELECT INBOX").contains("* 0 EXISTS\r\n"));
+    assert_eq!(a.cmd("a2", "NOOP"), "a2 OK NOOP completed\r\n");
+    assert!(!e.folders.inbox.exists());
+    std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    deliver(&e, "one");
+    // The MDA creates the spool file owned by the user.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&e.folders.inbox, Some(65534), Some(65534)).unwrap();
+    }
+    let got = a.cmd("a3", "NOOP");
+    assert!(got.contains("* OK [UIDVALIDITY "), "{got}");
+    assert!(
+        got.ends_with("* 1 EXISTS\r\n* 1 RECENT\r\na3 OK NOOP completed\r\n"),
+        "{got}"
+    );
+}
+
+/// APPEND and COPY write the logged-in user as the From_ line sender (UW).
+#[test]
+fn append_and_copy_write_the_user_as_envelope_sender() {
+    let e = env("fromline", INBOX);
+    let out = e.run(&[
+        "a CREATE Sent\r\n",
+        "b APPEND Sent {11+}\r\nSubject: \r\n\r\n",
+        "c SELECT INBOX\r\n",
+        "d COPY 1 Sent\r\n",
+        "e LOGOUT\r\n",
+    ]);
+    assert!(out.contains("d OK [COPYUID"), "{out}");
+    let sent = std::fs::read_to_string(e.dir.join("mail/Sent")).unwrap();
+    let froms: Vec<&str> = sent.lines().filter(|l| l.starts_with("From ")).collect();
+    assert_eq!(froms.len(), 2, "{sent}");
+    for f in froms {
+        assert!(f.starts_with("From alice "), "{f}");
+    }
+}
+
+/// FETCH skips a message another session expunged, sends the others and
+/// answers `NO [EXPUNGEISSUED]` (RFC 2180 §4.1.3).
+#[test]
+fn fetch_skips_messages_expunged_elsewhere() {
+    let e = env("fetchexpunged", INBOX);
+    let mut a = Client::preauth(&e);
+    let mut b = Client::preauth(&e);
+    a.cmd("a1", "SELECT INBOX");
+    b.cmd("b1", "SELECT INBOX");
+    a.cmd("a2", "STORE 1 +FLAGS.SILENT (\\Deleted)");
+    assert!(a.cmd("a3", "EXPUNGE").contains("* 1 EXPUNGE\r\n"));
+    // B's STORE rereads the file (so B knows 1 is gone) but may not tell
+    // the client yet (RFC 3501 §7.4.1).
+    assert!(!b
+        .cmd("b4", "STORE 2 +FLAGS (\\Flagged)")
+        .contains("EXPUNGE"));
+    let got = b.cmd("b2", "FETCH 1:2 (BODY.PEEK[TEXT])");
+    assert!(!got.contains("* 1 FETCH"), "{got}");
+    assert!(got.contains("* 2 FETCH (BODY[TEXT] "), "{got}");
+    assert!(
+        got.ends_with("b2 NO [EXPUNGEISSUED] Some messages were expunged by another session\r\n"),
+        "{got}"
+    );
+    assert!(b.cmd("b3", "NOOP").starts_with("* 1 EXPUNGE\r\n"));
+}
+
+/// A cold SELECT of a large mailbox never writes it, even to take
+/// `\Recent` (the store would rewrite messages lacking metadata).
+#[test]
+fn select_of_a_large_mailbox_does_not_write() {
+    let mut big = INBOX.replace("Status: RO\n", "");
+    big.push_str("From carol@example.org Mon Nov 23 12:00:00 2026\nSubject: big\n\n");
+    let line = "x".repeat(99) + "\n";
+    big.push_str(&line.repeat(85_000));
+    big.push('\n');
+    let e = env("bigselect", &big);
+    let out = e.run(&["a SELECT INBOX\r\n", "b LOGOUT\r\n"]);
+    assert!(out.contains("* 3 RECENT\r\n"), "{out}");
+    assert!(std::fs::read_to_string(&e.folders.inbox).unwrap() == big);
+}
+
+/// Two sessions changing different flags of one message keep both changes
+/// (imaptest `store`): B's -FLAGS applies to the file, not its stale view.
+#[test]
+fn concurrent_stores_merge() {
+    let e = env("storemerge", INBOX);
+    let mut a = Client::preauth(&e);
+    let mut b = Client::preauth(&e);
+    a.cmd("a1", "SELECT INBOX");
+    b.cmd("b1", "SELECT INBOX");
+    a.cmd("a2", "STORE 1 FLAGS.SILENT (\\Seen)");
+    b.cmd("b2", "NOOP");
+    a.cmd("a3", "STORE 1 +FLAGS.SILENT (\\Answered)");
+    assert_eq!(
+        b.cmd("b3", "STORE 1 -FLAGS (\\Seen)"),
+        "* 1 FETCH (FLAGS (\\Answered))\r\nb3 OK STORE completed\r\n"
+    );
+    let got = a.cmd("a4", "NOOP");
+    assert!(got.starts_with("* 1 FETCH (FLAGS (\\Answered"), "{got}");
+    assert!(!got.contains("Seen"), "{got}");
 }
 
 /// Random command mixes against a live mailbox (with deliveries between

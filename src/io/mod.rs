@@ -69,6 +69,8 @@ pub struct Conn {
     idle: Option<Duration>,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
+    /// close_notify already sent.
+    closed: bool,
 }
 
 /// Result of one attempt to get more input.
@@ -100,6 +102,7 @@ impl Conn {
             idle: None,
             peer,
             local,
+            closed: false,
         }
     }
     /// Idle timeout applied to every read.
@@ -139,6 +142,26 @@ impl Conn {
             }
         }
     }
+    /// Append up to `max` bytes to `out`: what is already buffered, or else
+    /// one read's worth, waiting at most the idle timeout (`TimedOut`).
+    /// `Ok(0)` is EOF. For readers that must see line ends as sent (SMTP
+    /// DATA) and so cannot use [`Conn::read_line`].
+    pub fn read_available(&mut self, max: usize, out: &mut Vec<u8>) -> io::Result<usize> {
+        if max == 0 {
+            return Ok(0);
+        }
+        loop {
+            let n = self.buf.take_bytes(max, out);
+            if n > 0 {
+                return Ok(n);
+            }
+            match self.fill()? {
+                Fill::Data => {}
+                Fill::Eof => return Ok(0),
+                Fill::Timeout => return Err(io::ErrorKind::TimedOut.into()),
+            }
+        }
+    }
     /// Write one whole response and flush: one TLS record / one write(2).
     pub fn send(&mut self, buf: &[u8]) -> io::Result<()> {
         match self.tls.as_deref_mut() {
@@ -157,6 +180,19 @@ impl Conn {
                     }
                 }
                 flush_tls(tls, &mut *self.raw)
+            }
+        }
+    }
+    /// End the session cleanly: under TLS, send close_notify (RFC 8446
+    /// §6.1) so that the client sees an orderly end rather than a
+    /// truncation. Safe to call more than once and without TLS (no-op).
+    /// Errors are ignored: the peer may already be gone.
+    pub fn close(&mut self) {
+        if let Some(tls) = self.tls.as_deref_mut() {
+            if !self.closed {
+                self.closed = true;
+                tls.send_close_notify();
+                let _ = flush_tls(tls, &mut *self.raw);
             }
         }
     }
@@ -196,7 +232,7 @@ impl Conn {
             Err(e) => {
                 crate::log::event("TLS failed")
                     .raw("host", &host)
-                    .field("error", e.to_string())
+                    .detail("error", &e)
                     .info();
                 Err(e)
             }
@@ -453,6 +489,57 @@ mod tests {
         assert_eq!(out.text(), "* OK ready\r\n* 1 EXISTS\r\na OK done\r\n");
         assert!(c.tls().is_none());
         assert!(c.peer_addr().is_none());
+    }
+
+    #[test]
+    fn read_available_table() {
+        /// (script inputs, max, expected successive results; None = EOF)
+        type Case<'a> = (&'a [&'a str], usize, &'a [Option<&'a str>]);
+        let cases: &[Case] = &[
+            (&["abc"], 10, &[Some("abc"), None]),
+            (&["abcdef"], 4, &[Some("abcd"), Some("ef"), None]),
+            (&["ab", "cd"], 10, &[Some("ab"), Some("cd"), None]),
+            (&["a\r\n.\n", "x"], 3, &[Some("a\r\n"), Some(".\n"), Some("x"), None]),
+            (&[], 5, &[None]),
+        ];
+        for (inputs, max, want) in cases {
+            let mut s = Script::new();
+            for i in *inputs {
+                s = s.input(i);
+            }
+            let mut c = conn(s);
+            for w in *want {
+                let mut out = b"old".to_vec();
+                let n = c.read_available(*max, &mut out).unwrap();
+                match w {
+                    Some(w) => {
+                        assert_eq!(&out[3..], w.as_bytes(), "{inputs:?}");
+                        assert_eq!(n, w.len());
+                    }
+                    None => assert_eq!(n, 0, "{inputs:?}"),
+                }
+            }
+        }
+        // Buffered bytes after a line come first, without another read.
+        let mut c = conn(Script::new().input("L\r\nrest").pause());
+        assert_eq!(line(c.read_line(10).unwrap()), b"L");
+        let mut out = Vec::new();
+        assert_eq!(c.read_available(100, &mut out).unwrap(), 4);
+        assert_eq!(out, b"rest");
+        let e = c.read_available(100, &mut out).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(c.read_available(0, &mut out).unwrap(), 0);
+    }
+
+    #[test]
+    fn close_without_tls_writes_nothing() {
+        let s = Script::new();
+        let out = s.output();
+        let mut c = conn(s);
+        c.send(b"221 bye\r\n").unwrap();
+        c.close();
+        c.close();
+        assert_eq!(out.writes(), 1);
     }
 
     #[test]

@@ -188,6 +188,12 @@ pub fn server_config(
 ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let cert_path = find_cert(cfg, local_ip)?;
     let cert_pem = read(&cert_path)?;
+    // Before the certificates: the headers of a legacy encrypted key
+    // (`Proc-Type: 4,ENCRYPTED`) make the PEM reader fail on the whole
+    // file, which would be reported as "no valid certificate".
+    if is_encrypted(&cert_pem) {
+        return Err(TlsError::EncryptedKey(cert_path));
+    }
     let certs = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| TlsError::NoCertInFile(cert_path.clone()))?;

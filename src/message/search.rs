@@ -85,6 +85,34 @@ impl Needle {
         header::find_all(hdr, name).any(|v| self.in_str(&decode::decode_header_value(v)))
     }
 
+    /// An address field (FROM/TO/CC/BCC): the decoded text, or any parsed
+    /// address written as `name <mailbox@host>`, so comments and spaces
+    /// inside an addr-spec do not hide it (Dovecot does the same).
+    pub fn in_address_field(&self, hdr: &[u8], name: &str) -> bool {
+        if self.in_header_field(hdr, name) {
+            return true;
+        }
+        header::find_all(hdr, name).any(|v| {
+            super::address::parse_address_list(&header::unfold(v)).iter().any(|a| {
+                let (Some(mb), Some(host)) = (&a.mailbox, &a.host) else { return false };
+                let mut t = String::new();
+                if let Some(n) = &a.name {
+                    t.push_str(&decode::decode_header_value(n));
+                    t.push_str(" <");
+                }
+                t.push_str(&String::from_utf8_lossy(mb));
+                if !host.is_empty() {
+                    t.push('@');
+                    t.push_str(&String::from_utf8_lossy(host));
+                }
+                if a.name.is_some() {
+                    t.push('>');
+                }
+                self.in_str(&t)
+            })
+        })
+    }
+
     /// Does raw text `hay` in `charset` contain the needle?
     fn in_bytes(&self, hay: &[u8], charset: Charset, scratch: &mut Scratch) -> bool {
         if self.is_empty() {
@@ -215,6 +243,24 @@ Content-Type: message/rfc822\r\n\r\nSubject: Nested Title\r\n\r\nnested body tex
         ];
         for (needle, scope, want) in cases {
             assert_eq!(text_contains(MSG, needle, *scope), *want, "{needle:?} {scope:?}");
+        }
+    }
+
+    #[test]
+    fn address_fields_match_parsed_addresses() {
+        let hdr = b"From: <user-from (comment)@ (comment) domain.org>\r\n\
+To: user-to@domain.org (RealTo)\r\nCc: groupname:;\r\n\r\n";
+        let cases: &[(&str, &str, bool)] = &[
+            ("From", "user-from@domain.org", true),
+            ("From", "comment", true),
+            ("From", "other@domain.org", false),
+            ("To", "user-to@domain.org", true),
+            ("To", "realto", true),
+            ("Cc", "groupname", true),
+            ("Cc", "x@y", false),
+        ];
+        for (field, needle, want) in cases {
+            assert_eq!(Needle::new(needle).in_address_field(hdr, field), *want, "{field} {needle}");
         }
     }
 

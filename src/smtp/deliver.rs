@@ -348,7 +348,12 @@ impl Backend for SystemBackend<'_> {
     fn deliver(&mut self, d: &Delivery<'_>) -> Result<(), String> {
         let mail_gid = nix::unistd::Group::from_name(&self.cfg.mail_group).ok().flatten().map(|g| g.gid.as_raw());
         let become_user: BecomeUser =
-            Box::new(move |a| crate::auth::privilege::drop_to(a, mail_gid).map_err(|e| e.to_string()));
+            Box::new(move |a| {
+            // Delivery uses absolute paths: no chdir, so no "Home not usable"
+            // warning per message for virtual users without a home.
+            use crate::auth::privilege::{drop_to_with, Home};
+            drop_to_with(a, mail_gid, Home::Skip).map_err(|e| e.to_string())
+        });
         let mut spool = MboxSpool { inbox: self.cfg.inbox.clone(), become_user: Some(become_user), fork_always: false };
         let mut relay = CommandRelay { command: self.cfg.relay_command.clone().unwrap_or_default() };
         deliver_all(&mut spool, &mut relay, d)

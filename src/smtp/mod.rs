@@ -77,25 +77,10 @@ pub struct ConnTransport<'c> {
 
 impl transport::Transport for ConnTransport<'_> {
     fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        // Conn::read_line strips line ends, which DATA must see (bare LF),
-        // so bytes are taken one at a time: block for the first, then take
-        // only what Conn already holds. TODO(io): a Conn::read_available
-        // would make this one copy (see report).
-        let mut v = Vec::with_capacity(buf.len().min(64 * 1024));
-        let mut n = 0;
-        while n < buf.len() && (n == 0 || self.conn.has_buffered()) {
-            v.clear();
-            match self.conn.read_exact_into(1, &mut v) {
-                Ok(()) => {}
-                Err(e) if n > 0 => return if e.kind() == std::io::ErrorKind::UnexpectedEof { Ok(n) } else { Err(e) },
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(0),
-                Err(e) => return Err(e),
-            }
-            if let Some(b) = v.first() {
-                buf[n] = *b;
-                n += 1;
-            }
-        }
+        // Not read_line: DATA must see line ends as sent (bare LF).
+        let mut v = Vec::with_capacity(buf.len());
+        let n = self.conn.read_available(buf.len(), &mut v)?;
+        buf[..n].copy_from_slice(&v[..n]);
         Ok(n)
     }
     fn send(&mut self, buf: &[u8]) -> std::io::Result<()> {

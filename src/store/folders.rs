@@ -181,9 +181,12 @@ impl Folders {
         Ok(())
     }
 
-    /// RENAME (with everything below it). Renaming INBOX is not supported
-    /// here (it would move the spool); the caller answers NO.
+    /// RENAME (with everything below it). INBOX is not renamed here (that
+    /// would move the spool): see [`Folders::rename_inbox`].
     pub fn rename(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        if is_inbox(from) && !is_inbox(to) {
+            return self.rename_inbox(to).map(|_| ());
+        }
         if is_inbox(from) || is_inbox(to) {
             return Err(StoreError::new(
                 ErrorKind::Permission,
@@ -214,6 +217,95 @@ impl Folders {
         sync_dir(b.parent());
         sync_dir(a.parent());
         Ok(())
+    }
+
+    /// RENAME INBOX (RFC 3501 §6.3.5): move every message of INBOX into
+    /// the new folder `to`, leaving INBOX empty (it keeps existing).
+    ///
+    /// Crash-safe by order: messages are appended to `to` in batches, each
+    /// fsynced (all or nothing, see `mbox::append`), and only when all are
+    /// on disk are they expunged from INBOX (itself crash-safe). A crash in
+    /// between leaves them in both folders, never in neither. Flags,
+    /// keywords, INTERNALDATE and the envelope sender are kept; UIDs are
+    /// new. Mail delivered to INBOX meanwhile stays there. Memory is
+    /// bounded by the batch size, not by the size of INBOX. Returns how
+    /// many messages moved.
+    pub fn rename_inbox(&self, to: &str) -> Result<usize, StoreError> {
+        use super::mbox::{append, Mailbox, NewMessage, OpenOptions};
+        if is_inbox(to) {
+            return Err(StoreError::new(ErrorKind::Exists, "INBOX always exists"));
+        }
+        let dest = self.path(to)?;
+        if fs::symlink_metadata(&dest).is_ok() {
+            return Err(StoreError::new(
+                ErrorKind::Exists,
+                format!("exists: {}", dest.display()),
+            ));
+        }
+        let mut inbox = Mailbox::open(
+            &self.inbox,
+            &OpenOptions {
+                create: true,
+                ..Default::default()
+            },
+        )?;
+        self.create(to)?;
+        let moved = (|| -> Result<usize, StoreError> {
+            const BATCH_BYTES: usize = 8 << 20;
+            let n = inbox.len();
+            let mut i = 0;
+            while i < n {
+                // (text, sender) of a batch; flags etc. come from the index.
+                let mut batch: Vec<(Vec<u8>, String, usize)> = Vec::new();
+                let mut bytes = 0;
+                while i < n && (batch.is_empty() || bytes < BATCH_BYTES) {
+                    let mut text = Vec::new();
+                    inbox.read_message(i, &mut text)?;
+                    bytes += text.len();
+                    let sender = inbox.envelope_sender(i)?;
+                    batch.push((text, sender, i));
+                    i += 1;
+                }
+                let kw: Vec<Vec<String>> = batch
+                    .iter()
+                    .map(|(_, _, j)| {
+                        inbox.messages()[*j]
+                            .keywords
+                            .iter()
+                            .filter_map(|&k| inbox.keywords().get(usize::from(k)).cloned())
+                            .collect()
+                    })
+                    .collect();
+                let msgs: Vec<NewMessage<'_>> = batch
+                    .iter()
+                    .zip(&kw)
+                    .map(|((text, sender, j), kw)| {
+                        let m = &inbox.messages()[*j];
+                        NewMessage {
+                            data: text,
+                            from: sender,
+                            date: m.internal_date,
+                            flags: m.flags,
+                            keywords: kw,
+                        }
+                    })
+                    .collect();
+                append(&dest, &msgs)?;
+            }
+            Ok(n)
+        })();
+        let n = match moved {
+            Ok(n) => n,
+            Err(e) => {
+                // Nothing was expunged yet: INBOX is whole; drop the copy.
+                let _ = fs::remove_file(&dest);
+                sync_dir(dest.parent());
+                return Err(e);
+            }
+        };
+        let all: Vec<usize> = (0..n).collect();
+        inbox.expunge(&all)?;
+        Ok(n)
     }
 
     /// Every folder under `mail_dir` (not INBOX), sorted; hidden files,
@@ -389,6 +481,66 @@ mod tests {
         for &(n, ok) in cases {
             assert_eq!(validate_name(n).is_ok(), ok, "{n:?}");
         }
+    }
+
+    /// RFC 3501 §6.3.5: RENAME INBOX moves every message (flags, keywords,
+    /// dates, sender kept) and leaves an empty INBOX.
+    #[test]
+    fn rename_inbox_moves_messages() {
+        use crate::store::mbox::{Mailbox, OpenOptions};
+        use crate::store::Flags;
+        let d = std::env::temp_dir().join(format!("postern-rename-inbox-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        let f = Folders::new(d.join("mail"), d.join("inbox"));
+        let mut text = String::new();
+        for i in 0..30 {
+            text.push_str(&format!(
+                "From s{i}@example.org Mon Nov 23 11:18:{:02} 2026\nSubject: {i}\n\n>From body {i}\n\n",
+                i % 60
+            ));
+        }
+        fs::write(d.join("inbox"), &text).unwrap();
+        let snapshot = |p: &Path| {
+            let mut mb = Mailbox::open(p, &OpenOptions::default()).unwrap();
+            (0..mb.len())
+                .map(|i| {
+                    let mut v = Vec::new();
+                    mb.read_message(i, &mut v).unwrap();
+                    let m = mb.messages()[i].clone();
+                    let kw: Vec<String> = m
+                        .keywords
+                        .iter()
+                        .map(|&k| mb.keywords()[k as usize].clone())
+                        .collect();
+                    (
+                        v,
+                        m.flags,
+                        kw,
+                        m.internal_date,
+                        mb.envelope_sender(i).unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        {
+            let mut mb = Mailbox::open(&d.join("inbox"), &OpenOptions::default()).unwrap();
+            mb.set_flags(3, Flags::SEEN, &["work".to_string()]);
+            mb.set_flags(7, Flags::DELETED, &[]);
+            mb.write_back().unwrap();
+        }
+        let before = snapshot(&d.join("inbox"));
+        assert_eq!(before[3].4, "s3@example.org");
+        f.create("taken").unwrap();
+        assert_eq!(
+            f.rename("INBOX", "taken").unwrap_err().kind,
+            ErrorKind::Exists
+        );
+        assert_eq!(f.rename_inbox("old/inbox").unwrap(), 30);
+        assert_eq!(snapshot(&d.join("mail/old/inbox")), before);
+        assert!(snapshot(&d.join("inbox")).is_empty());
+        f.rename("inbox", "again").unwrap();
+        assert!(snapshot(&d.join("mail/again")).is_empty());
     }
 
     #[test]

@@ -28,6 +28,7 @@ import contextlib
 import fcntl
 import os
 import pwd
+import re
 import shlex
 import shutil
 import signal
@@ -359,7 +360,10 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def sandbox(request):
-    root = Path(tempfile.mkdtemp(prefix=f"postern-test-{request.node.name[:40]}-"))
+    # only safe characters: a parameter id may hold "/", and socat's
+    # address parser chokes on an unbalanced "[" left by truncation
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)[:40]
+    root = Path(tempfile.mkdtemp(prefix=f"postern-test-{name}-"))
     sb = _make_sandbox(root)
     yield sb
     failed = any(getattr(request.node, f"rep_{w}", None) is not None
@@ -523,7 +527,7 @@ def cwrap(sandbox):
     """Environment (dict) for a server under uid/nss/pam_wrapper: the process
     believes it is root, getpwnam("alice") answers from sandbox files, and PAM
     services imap/pop/smtp check passwords with pam_matrix against
-    ``<sandbox>/cwrap/passdb`` (alice's password is ALICE_PASSWORD). Use
+    ``<sandbox>/cwrap/passdb-<service>`` (alice's password is ALICE_PASSWORD). Use
     ``sandbox.write_conf(auth="pam")`` with it. Never put this around cargo."""
     t = sandbox.root / "cwrap"
     (t / "pam.d").mkdir(parents=True)
@@ -533,11 +537,12 @@ def cwrap(sandbox):
         f"alice:x:{TEST_UID}:{TEST_GID}:Alice:{home}:/bin/sh\n"
         f"locked:x:{TEST_UID + 1}:{TEST_GID}:Locked:{home}:/bin/sh\n")
     (t / "group").write_text(f"root:x:0:\nmail:x:8:\nalice:x:{TEST_GID}:\n")
-    services = ("imap", "pop", "smtp")
-    (t / "passdb").write_text("".join(f"alice:{ALICE_PASSWORD}:{s}\n" for s in services))
-    for s in services:
+    # One passdb per service: pam_matrix's acct_mgmt looks at the user's
+    # first line only and refuses when its service is another one.
+    for s in ("imap", "pop", "smtp"):
+        (t / f"passdb-{s}").write_text(f"alice:{ALICE_PASSWORD}:{s}\n")
         (t / "pam.d" / s).write_text("".join(
-            f"{kind} required {PAM_MATRIX} passdb={t / 'passdb'}\n"
+            f"{kind} required {PAM_MATRIX} passdb={t / f'passdb-{s}'}\n"
             for kind in ("auth", "account", "password", "session")))
     return {
         "LD_PRELOAD": ":".join(str(CWRAP_LIBDIR / lib) for lib in

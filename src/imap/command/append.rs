@@ -79,12 +79,13 @@ pub(crate) fn append(
         };
         parts.push((flags, keywords, date));
     }
+    let sender = s.envelope_sender();
     let msgs: Vec<NewMessage<'_>> = messages
         .iter()
         .zip(&parts)
         .map(|(m, (flags, keywords, date))| NewMessage {
             data: &m.data,
-            from: "MAILER-DAEMON",
+            from: &sender,
             date: *date,
             flags: *flags,
             keywords,

@@ -25,19 +25,25 @@ fn not_selectable() -> ImapError {
     ImapError::no_code(RespCode::Cannot, "Mailbox is not selectable")
 }
 
-/// Creates a missing spool file, as UW does: INBOX always exists.
-fn ensure_inbox(folders: &Folders) -> Result<(), StoreError> {
+/// Creates a missing spool file, as UW does: INBOX always exists. False
+/// when it is missing and the spool directory is not ours to write (the
+/// MDA creates it at the first delivery): INBOX is then shown empty.
+fn ensure_inbox(folders: &Folders) -> Result<bool, StoreError> {
     if std::fs::symlink_metadata(&folders.inbox).is_err() {
-        let _ = Mailbox::open(
+        let created = Mailbox::open(
             &folders.inbox,
             &OpenOptions {
                 read_only: false,
                 exclusive_session: false,
                 create: true,
             },
-        )?;
+        );
+        match created {
+            Err(e) if e.kind == crate::store::ErrorKind::Permission => return Ok(false),
+            r => drop(r?),
+        }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// ```text
@@ -52,12 +58,13 @@ pub(crate) fn select(
     deselect(s);
     let folders = s.folders()?.clone();
     let path = folders.path(&name)?;
-    if name.is_inbox() {
-        ensure_inbox(&folders)?;
+    let mut sel = if name.is_inbox() && !ensure_inbox(&folders)? {
+        Selected::open_missing(path, name, read_only)?
     } else if path.is_dir() {
         return Err(not_selectable());
-    }
-    let mut sel = Selected::open(path, name, read_only, false)?;
+    } else {
+        Selected::open(path, name, read_only, false)?
+    };
     sel.write_flag_lists(&mut s.out);
     s.out.counted(sel.count(), "EXISTS");
     s.out.counted(sel.recent_count(), "RECENT");
@@ -155,7 +162,7 @@ pub(crate) fn rename(
     }
     let folders = s.folders()?.clone();
     if from.is_inbox() {
-        let moved = rename_inbox(&folders, &to)?;
+        let moved = rename_inbox(&folders, &to, &s.envelope_sender())?;
         s.counts.copied += moved as u64;
     } else {
         folders.rename(&from, &to)?;
@@ -163,7 +170,7 @@ pub(crate) fn rename(
     Ok(Completion::ok("RENAME completed"))
 }
 
-fn rename_inbox(folders: &Folders, to: &MailboxName) -> Result<usize, ImapError> {
+fn rename_inbox(folders: &Folders, to: &MailboxName, sender: &str) -> Result<usize, ImapError> {
     let dst = folders.path(to)?;
     if std::fs::symlink_metadata(&dst).is_ok() {
         return Err(StoreError::new(ErrorKind::Exists, "rename target exists").into());
@@ -174,7 +181,7 @@ fn rename_inbox(folders: &Folders, to: &MailboxName) -> Result<usize, ImapError>
     folders.create(to)?;
     let n = inbox.len();
     let all: Vec<usize> = (0..n).collect();
-    copy_messages(&mut inbox, &all, &dst)?;
+    copy_messages(&mut inbox, &all, &dst, sender)?;
     inbox.expunge(&all)?;
     Ok(n)
 }
@@ -189,6 +196,7 @@ pub(crate) fn copy_messages(
     src: &mut Mailbox,
     idx: &[usize],
     dst: &std::path::Path,
+    sender: &str,
 ) -> Result<(u32, Vec<u32>, Vec<u32>), ImapError> {
     let mut validity = 0;
     let mut src_uids = Vec::with_capacity(idx.len());
@@ -219,7 +227,7 @@ pub(crate) fn copy_messages(
                 let m = &src.messages()[*i];
                 NewMessage {
                     data,
-                    from: "MAILER-DAEMON",
+                    from: sender,
                     date: m.internal_date,
                     flags: m.flags,
                     keywords: kws,
@@ -324,9 +332,13 @@ pub(crate) fn list(
         .map(|p| full_pattern(&reference, p))
         .collect();
     let matching = |name: &[u8]| pats.iter().any(|p| folder::matches(p, name));
+    // CHILDINFO tells of subscribed descendants the reply does not list
+    // itself: one the patterns match is listed in its own right (RFC 5258
+    // §3.5 examples; Dovecot agrees).
     let subscribed_below = |name: &[u8]| {
-        subs.iter()
-            .any(|x| x.len() > name.len() + 1 && x.starts_with(name) && x[name.len()] == b'/')
+        subs.iter().any(|x| {
+            x.len() > name.len() + 1 && x.starts_with(name) && x[name.len()] == b'/' && !matching(x)
+        })
     };
     let mut seen: Vec<Vec<u8>> = Vec::new();
     for e in folders.list_all() {
@@ -444,7 +456,9 @@ fn status_numbers(
         }
     }
     if name.is_inbox() {
-        ensure_inbox(s.folders()?)?;
+        if !ensure_inbox(s.folders()?)? {
+            return Ok((0, 0, 1, 1, 0));
+        }
     } else if path.is_dir() {
         return Err(not_selectable());
     }

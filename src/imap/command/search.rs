@@ -324,6 +324,9 @@ fn eval<V: MailView + ?Sized>(node: &Node, view: &mut V, i: usize, now: i64, ld:
             let hdr = ld.header(view, i)?;
             header::find(hdr, "Date").and_then(parse_rfc5322).is_some_and(|d| cmp.test(d.day_number(), *key))
         }
+        Node::Field(name, needle) if ["From", "To", "Cc", "Bcc"].contains(&name.as_str()) => {
+            needle.in_address_field(ld.header(view, i)?, name)
+        }
         Node::Field(name, needle) => needle.in_header_field(ld.header(view, i)?, name),
         Node::Text(needle, scope) => {
             ld.message(view, i)?;

@@ -100,6 +100,7 @@ pub(crate) fn copy(
     is_move: bool,
 ) -> Result<Completion, ImapError> {
     let folders = s.folders()?.clone();
+    let sender = s.envelope_sender();
     let dest = folders.path(&name).map_err(ImapError::dest)?;
     if dest.is_dir() {
         return Err(ImapError::no_code(
@@ -134,7 +135,7 @@ pub(crate) fn copy(
         return Ok(Completion::ok(format!("{what} completed, no messages")));
     }
     sel.write_seen()?;
-    let (uidvalidity, source, dest_uids) = copy_messages(&mut sel.mbox, &idx, &dest)?;
+    let (uidvalidity, source, dest_uids) = copy_messages(&mut sel.mbox, &idx, &dest, &sender)?;
     s.counts.copied += idx.len() as u64;
     let code = RespCode::CopyUid {
         uidvalidity,

@@ -35,12 +35,14 @@ enum Value {
     Text(Vec<u8>),
 }
 
-/// `addr-mailbox` of the first real address of field `name`, upper-cased.
+/// `addr-mailbox` of the first address of field `name`, upper-cased; for
+/// a group that is the group name (its start marker's mailbox), as in
+/// Dovecot.
 pub(crate) fn first_mailbox(hdr: &[u8], name: &str) -> Vec<u8> {
     let Some(raw) = header::find(hdr, name) else { return Vec::new() };
     parse_address_list(&header::unfold(raw))
         .into_iter()
-        .find(|a| a.host.is_some())
+        .find(|a| a.mailbox.is_some())
         .and_then(|a| a.mailbox)
         .map(|m| m.to_ascii_uppercase())
         .unwrap_or_default()
@@ -142,6 +144,19 @@ mod tests {
 
     fn crit(spec: &[(bool, SortKey)]) -> Vec<SortCriterion> {
         spec.iter().map(|&(reverse, key)| SortCriterion { reverse, key }).collect()
+    }
+
+    #[test]
+    fn group_sorts_by_its_name() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"Cc: user2: blah@domain1.org;\n\n", b"USER2"),
+            (b"Cc: Foo <a@b>, c@d\n\n", b"A"),
+            (b"Cc: empty:;, z@y\n\n", b"EMPTY"),
+            (b"To: x@y\n\n", b""),
+        ];
+        for (hdr, want) in cases {
+            assert_eq!(first_mailbox(hdr, "Cc"), want.to_vec());
+        }
     }
 
     #[test]

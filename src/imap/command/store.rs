@@ -63,10 +63,20 @@ pub(crate) fn store(
     let idx = sel.resolve(&set, uid)?;
     let (bits, kws) = split_flags(&flags)?;
     let mut changed = 0u64;
+    // Another session may have changed these messages' flags since we
+    // last looked: add and remove relative to the file, not our view.
+    let on_disk = sel.flags_on_disk();
     for &i in &idx {
         let old = sel.mbox.messages()[i].flags;
         let old_kws = sel.keyword_names(i);
-        let (mut f, mut k) = (old, old_kws.clone());
+        let base = on_disk
+            .as_ref()
+            .and_then(|d| d.get(&sel.mbox.messages()[i].uid))
+            .filter(|(f, k)| *f != old || *k != old_kws);
+        let (mut f, mut k) = match base {
+            Some((f, k)) => (*f, k.clone()),
+            None => (old, old_kws.clone()),
+        };
         match mode {
             StoreMode::Replace => {
                 f = bits;
@@ -88,9 +98,16 @@ pub(crate) fn store(
         if f != old || k != old_kws {
             sel.mbox.set_flags(i, f, &k);
             changed += 1;
+        } else if base.is_some_and(|(bf, bk)| f != *bf || k != *bk) {
+            // Back to what we saw, but the file holds another's change.
+            sel.set_flags_forced(i, f, &k);
+            changed += 1;
         }
     }
     sel.mbox.write_back()?;
+    if on_disk.is_none() {
+        sel.note_disk();
+    }
     // A new keyword is announced before the FETCH lines that show it.
     sel.announce_keywords(out);
     if !silent {

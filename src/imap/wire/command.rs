@@ -143,8 +143,6 @@ pub enum ListSelect {
     Remote,
     RecursiveMatch,
     SpecialUse,
-    /// Unknown option, upper-cased; tolerated, ignored.
-    Other(String),
 }
 
 /// LIST return options (RFC 5258 §3.2, RFC 6154, RFC 5819).
@@ -154,8 +152,6 @@ pub enum ListReturn {
     Children,
     SpecialUse,
     Status(Vec<StatusItem>),
-    /// Unknown option, upper-cased; tolerated, ignored.
-    Other(String),
 }
 
 /// Where STORE puts the flags.

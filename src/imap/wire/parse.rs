@@ -591,7 +591,8 @@ impl Parser<'_> {
                     "REMOTE" => ListSelect::Remote,
                     "RECURSIVEMATCH" => ListSelect::RecursiveMatch,
                     "SPECIAL-USE" => ListSelect::SpecialUse,
-                    other => ListSelect::Other(other.to_string()),
+                    // RFC 5258 §3.1: an unknown selection option is BAD.
+                    _ => return syntax("unknown LIST selection option"),
                 })
             })?;
             self.sp()?;
@@ -619,12 +620,9 @@ impl Parser<'_> {
                         p.sp()?;
                         ListReturn::Status(p.list(false, |p| p.status_item())?)
                     }
-                    other => {
-                        if p.eat(b' ') {
-                            p.generic_value()?;
-                        }
-                        ListReturn::Other(other.to_string())
-                    }
+                    // An option we did not advertise cannot be honoured
+                    // (Dovecot answers BAD too).
+                    _ => return syntax("unknown LIST return option"),
                 })
             })?;
         }
@@ -1302,12 +1300,12 @@ mod tests {
                 },
             ),
             (
-                "a1 LIST () \"\" % RETURN (STATUS (MESSAGES UNSEEN) X-FOO)",
+                "a1 LIST () \"\" % RETURN (STATUS (MESSAGES UNSEEN))",
                 K::List {
                     reference: b(""),
                     patterns: vec![b("%")],
                     selection: vec![],
-                    returns: vec![ListReturn::Status(vec![StatusItem::Messages, StatusItem::Unseen]), ListReturn::Other("X-FOO".into())],
+                    returns: vec![ListReturn::Status(vec![StatusItem::Messages, StatusItem::Unseen])],
                 },
             ),
             ("a1 LSUB \"\" \"*\"", K::Lsub { reference: b(""), pattern: b("*") }),
@@ -1617,6 +1615,8 @@ mod tests {
             ("a1 FETCH 4294967296 FLAGS", Some("a1"), ErrorKind::Sequence(SequenceError::Overflow)),
             ("a1 STATUS INBOX (SIZE)", Some("a1"), ErrorKind::Syntax("unknown STATUS item")),
             ("a1 STATUS INBOX ()", Some("a1"), ErrorKind::Syntax("empty list")),
+            ("a1 LIST (X-FOO) \"\" \"\"", Some("a1"), ErrorKind::Syntax("unknown LIST selection option")),
+            ("a1 LIST \"\" \"\" RETURN (X-FOO)", Some("a1"), ErrorKind::Syntax("unknown LIST return option")),
             ("a1 ENABLE", Some("a1"), ErrorKind::Syntax("ENABLE needs a capability")),
             ("a1 SELECT", Some("a1"), ErrorKind::Syntax("expected space")),
             ("a1 LOGIN {5}x", Some("a1"), ErrorKind::Syntax("literal must end the line")),

@@ -132,6 +132,13 @@ fn error_cases() {
     .unwrap_err();
     assert!(e.to_string().contains("does not match"), "{e}");
 
+    // Legacy encrypted key (`Proc-Type: 4,ENCRYPTED`) after the certificate.
+    let mut cfg = cert_dir("err-legacy", &[]);
+    cfg.cert_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls/bad/encrypted-legacy");
+    let e = server_config(&cfg, None).unwrap_err();
+    assert!(matches!(e, TlsError::EncryptedKey(_)), "{e}");
+
     // A directory where the file should be: unreadable, named in the error.
     let cfg = cert_dir("err-dir", &[]);
     std::fs::create_dir(cfg.cert_dir.join("imapd.pem")).unwrap();

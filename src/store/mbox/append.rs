@@ -16,9 +16,12 @@
 //!    body with CRLF turned into LF and `^>*From ` quoted (mboxrd), blank
 //!    separator line. An empty mailbox gets X-IMAPbase in the first one.
 //! 4. `fsync` before success. On any failure (ENOSPC, EFBIG) the file is
-//!    truncated back to its old size and fsynced. A crash in the middle can
-//!    leave a partial last message (as with every mbox MDA), but bytes that
-//!    were in the file before are never touched.
+//!    truncated back to its old size and fsynced. Against kill -9 and power
+//!    loss, the old and new sizes are recorded (fsynced) in the dot-lock
+//!    before step 2 and cleared (fsynced) after step 4; whoever takes over
+//!    the stale lock of a crashed appender truncates the partial message
+//!    away before anything else (`lock.rs`, "Appends are all or nothing").
+//!    Bytes that were in the file before are never touched.
 
 use super::headers::{self, Render, PAD};
 use super::scan::{self, parse_from_line};
@@ -51,12 +54,12 @@ pub fn append(path: &Path, msgs: &[NewMessage<'_>]) -> Result<(u32, Vec<u32>), S
             ));
         }
         let dup = file.try_clone().map_err(|e| io_error("dup", path, e))?;
-        let _l = lock::Locked::take(path, dup, true)?;
+        let mut l = lock::Locked::take(path, dup, true)?;
         let pm = std::fs::metadata(path).map_err(|e| io_error("stat", path, e))?;
         if pm.ino() != fm.ino() || pm.dev() != fm.dev() {
             continue;
         }
-        return append_locked(path, &file, msgs);
+        return append_locked(path, &file, &mut l, msgs);
     }
     Err(StoreError::new(
         ErrorKind::LockTimeout,
@@ -205,6 +208,7 @@ fn prev_from(file: &File, pos: u64, floor: u64, size: u64) -> std::io::Result<Op
 fn append_locked(
     path: &Path,
     file: &File,
+    lock: &mut lock::Locked,
     msgs: &[NewMessage<'_>],
 ) -> Result<(u32, Vec<u32>), StoreError> {
     let size = file
@@ -248,6 +252,8 @@ fn append_locked(
         };
         render(m, uids[i], base, &mut out);
     }
+    lock.begin_append(size, size + out.len() as u64)
+        .map_err(|e| io_error("append record", path, e))?;
     if let Some(off) = st.base_field {
         let digits = format!("{:010}", next_after - 1);
         if digits.len() == 10 {
@@ -255,10 +261,14 @@ fn append_locked(
                 .map_err(|e| io_error("write", path, e))?;
         }
     }
-    let res = file.write_all_at(&out, size).and_then(|_| file.sync_data());
+    let res = file
+        .write_all_at(&out, size)
+        .and_then(|_| file.sync_data())
+        .and_then(|_| lock.end_append());
     if let Err(e) = res {
         let _ = file.set_len(size);
         let _ = file.sync_all();
+        let _ = lock.end_append();
         return Err(io_error("append", path, e));
     }
     Ok((validity, uids))

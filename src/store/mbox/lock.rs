@@ -12,6 +12,32 @@
 //!   Postfix, Exim and procmail take too; per open file, so two handles in
 //!   one process exclude each other.
 //! * Both are held only while reading new data, writing back or appending.
+//!
+//! # Appends are all or nothing, even under kill -9 and power loss
+//! An append writes after the old end of the file, and the bytes before it
+//! are never touched; what can go wrong is a partial last message. So,
+//! before writing, the appender records `append <dev> <ino> <old size>
+//! <new size>` in the dot-lock file after the pid line and fsyncs it; after
+//! the message is written and fsynced it truncates the record away and
+//! fsyncs again, and only then reports success (and removes the lock). A
+//! record left in a lock therefore means "this append was never
+//! acknowledged". Whoever takes over a stale lock first renames it to a
+//! private name (so exactly one process owns its record, even when several
+//! find it stale at once; a lock that turns out to be live is linked back),
+//! and once it holds both locks, truncates the mailbox back to the old size
+//! if it is still the recorded inode and not longer than the recorded new
+//! size (longer would mean a writer that ignores dot-locks appended after
+//! the crash; then the file is left alone and the case logged). Every
+//! locker — `Mailbox::open`/`sync`, write-back, append — goes through
+//! this, so the partial message is gone before anyone reads it.
+//!
+//! Without a dot-lock (directory not writable) the same record goes to
+//! `/var/tmp/.postern-append.<euid>.<dev>.<ino>` (a directory that survives
+//! reboots), fsynced with its directory; every locker checks that file
+//! (one `stat`) once it holds the fcntl lock. A record found under the
+//! fcntl lock is always stale, because the appender clears it before it
+//! unlocks. Limitation: a record written under another uid is only
+//! recovered by that uid.
 //! * The POP3 exclusive session lock is an `flock` on a companion file in
 //!   `/tmp` named after the mailbox path, so it never collides with MDAs'
 //!   fcntl locks on the mailbox itself and survives our renames.
@@ -39,6 +65,46 @@ fn io_err(kind: ErrorKind, what: &str, path: &Path, e: io::Error) -> StoreError 
 pub(crate) struct DotLock {
     path: PathBuf,
     ino: Option<(u64, u64)>,
+    /// The lock file, open for writing the append record after the pid line.
+    file: Option<File>,
+    pid_len: u64,
+    /// Records of interrupted appends found in stale locks we took over.
+    pub(crate) recovered: Vec<AppendRecord>,
+}
+
+/// An append in progress (see module doc): mailbox inode, size before and
+/// after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AppendRecord {
+    pub dev: u64,
+    pub ino: u64,
+    pub old_size: u64,
+    pub new_size: u64,
+}
+
+impl AppendRecord {
+    fn render(&self) -> String {
+        format!(
+            "append {} {} {} {}\n",
+            self.dev, self.ino, self.old_size, self.new_size
+        )
+    }
+
+    /// The record in a lock file's text, if any (any line may hold it).
+    pub(crate) fn parse(text: &[u8]) -> Option<AppendRecord> {
+        let text = std::str::from_utf8(text).ok()?;
+        text.lines().find_map(|l| {
+            let mut w = l.strip_prefix("append ")?.split(' ');
+            let mut n = || w.next()?.parse::<u64>().ok();
+            let r = AppendRecord {
+                dev: n()?,
+                ino: n()?,
+                old_size: n()?,
+                new_size: n()?,
+            };
+            (r.old_size <= r.new_size).then_some(r)
+        })
+    }
 }
 
 impl DotLock {
@@ -74,12 +140,16 @@ impl DotLock {
                 return Ok(DotLock {
                     path: lock,
                     ino: None,
+                    file: None,
+                    pid_len: 0,
+                    recovered: Vec::new(),
                 });
             }
             Err(e) => return Err(io_err(ErrorKind::Io, "dotlock create", &tmp, e)),
         };
-        let _ = writeln!(f, "{pid}");
-        drop(f);
+        let pid_line = format!("{pid}\n");
+        let _ = f.write_all(pid_line.as_bytes());
+        let mut recovered = Vec::new();
         let tmeta = fs::symlink_metadata(&tmp)
             .map_err(|e| io_err(ErrorKind::Io, "dotlock stat", &tmp, e))?;
         let start = Instant::now();
@@ -97,6 +167,9 @@ impl DotLock {
                         break Ok(DotLock {
                             path: lock.clone(),
                             ino: Some((l.dev(), l.ino())),
+                            file: None,
+                            pid_len: pid_line.len() as u64,
+                            recovered: std::mem::take(&mut recovered),
                         });
                     }
                     _ => {}
@@ -106,7 +179,7 @@ impl DotLock {
             }
             if is_stale(&lock) {
                 log::info!("dotlock stale, taking over lock={}", lock.display());
-                let _ = fs::remove_file(&lock);
+                take_over(&lock, &tmp, &mut recovered);
                 super::rewrite::remove_stale_temps(mbox);
                 continue;
             }
@@ -120,8 +193,35 @@ impl DotLock {
             delay = (delay * 2).min(Duration::from_millis(200));
         };
         let _ = fs::remove_file(&tmp);
-        result
+        result.map(|mut d| {
+            d.file = Some(f);
+            d
+        })
     }
+}
+
+/// Move a stale lock out of the way under a private name, so that only we
+/// read its append record; a lock that is live after all is put back.
+fn take_over(lock: &Path, tmp: &Path, recovered: &mut Vec<AppendRecord>) {
+    let mut grab = tmp.as_os_str().to_owned();
+    grab.push(".stale");
+    let grab = PathBuf::from(grab);
+    if fs::rename(lock, &grab).is_err() {
+        return;
+    }
+    let m = fs::symlink_metadata(&grab);
+    if m.as_ref().is_ok_and(|m| m.file_type().is_file()) && !is_stale(&grab) {
+        // Someone made a fresh lock between our check and the rename.
+        let _ = fs::hard_link(&grab, lock);
+    } else if m
+        .as_ref()
+        .is_ok_and(|m| m.file_type().is_file() && m.len() < 4096)
+    {
+        if let Some(r) = fs::read(&grab).ok().and_then(|t| AppendRecord::parse(&t)) {
+            recovered.push(r);
+        }
+    }
+    let _ = fs::remove_file(&grab);
 }
 
 /// Stale: old, or a symlink/non-file (never trusted), or its pid is gone.
@@ -141,10 +241,10 @@ fn is_stale(lock: &Path) -> bool {
     if age.as_secs() > STALE_SECS {
         return true;
     }
-    if m.len() > 0 && m.len() < 32 {
+    if m.len() > 0 && m.len() < 4096 {
         if let Ok(s) = fs::read(lock) {
             let s = String::from_utf8_lossy(&s);
-            if let Ok(pid) = s.trim().parse::<i32>() {
+            if let Ok(pid) = s.lines().next().unwrap_or("").trim().parse::<i32>() {
                 if pid > 0
                     && unsafe { libc::kill(pid, 0) } == -1
                     && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
@@ -215,21 +315,156 @@ fn ofd(file: &File, kind: libc::c_int) -> io::Result<()> {
 /// open file description, so the lock stays right even if the mailbox's
 /// own descriptor is replaced while locked (after a rename).
 pub(crate) struct Locked {
-    file: File,
-    _dot: DotLock,
+    /// Always `Some` until dropped.
+    file: Option<File>,
+    dot: DotLock,
+    /// The `/var/tmp` record file of an append in progress without dot-lock.
+    companion: Option<(PathBuf, File)>,
 }
 
 impl Locked {
     pub(crate) fn take(path: &Path, file: File, write: bool) -> Result<Locked, StoreError> {
-        let dot = DotLock::acquire(path)?;
+        let mut dot = DotLock::acquire(path)?;
         ofd_lock(&file, write)?;
-        Ok(Locked { file, _dot: dot })
+        let mut records = std::mem::take(&mut dot.recovered);
+        if let Ok(m) = file.metadata() {
+            let cp = companion_path(m.dev(), m.ino());
+            if fs::symlink_metadata(&cp).is_ok_and(|c| c.len() > 0) {
+                if let Some(r) = read_companion(&cp) {
+                    records.push(r);
+                }
+                let _ = fs::remove_file(&cp);
+            }
+        }
+        for r in records {
+            recover_append(path, &r);
+        }
+        Ok(Locked {
+            file: Some(file),
+            dot,
+            companion: None,
+        })
+    }
+
+    /// Record an append about to grow the mailbox from `old_size` to
+    /// `new_size`, durably, before any byte of it is written.
+    pub(crate) fn begin_append(&mut self, old_size: u64, new_size: u64) -> io::Result<()> {
+        let m = match &self.file {
+            Some(f) => f.metadata()?,
+            None => return Err(io::Error::from(io::ErrorKind::NotFound)),
+        };
+        let rec = AppendRecord {
+            dev: m.dev(),
+            ino: m.ino(),
+            old_size,
+            new_size,
+        };
+        if let Some(f) = &self.dot.file {
+            use std::os::unix::fs::FileExt;
+            f.write_all_at(rec.render().as_bytes(), self.dot.pid_len)?;
+            return f.sync_data();
+        }
+        let cp = companion_path(rec.dev, rec.ino);
+        let _ = fs::remove_file(&cp);
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&cp)?;
+        f.write_all(rec.render().as_bytes())?;
+        f.sync_data()?;
+        if let Some(d) = cp.parent() {
+            File::open(d)?.sync_all()?;
+        }
+        self.companion = Some((cp, f));
+        Ok(())
+    }
+
+    /// The append is complete and fsynced: drop the record, durably, so a
+    /// later takeover cannot undo it.
+    pub(crate) fn end_append(&mut self) -> io::Result<()> {
+        if let Some((cp, f)) = self.companion.take() {
+            f.set_len(0)?;
+            f.sync_data()?;
+            let _ = fs::remove_file(cp);
+            return Ok(());
+        }
+        if let Some(f) = &self.dot.file {
+            f.set_len(self.dot.pid_len)?;
+            f.sync_data()?;
+        }
+        Ok(())
     }
 }
 
 impl Drop for Locked {
     fn drop(&mut self) {
-        ofd_unlock(&self.file);
+        if let Some(f) = self.file.take() {
+            ofd_unlock(&f);
+            // Ours may be the last descriptor of a replaced mailbox.
+            super::rewrite::close_in_background(f);
+        }
+    }
+}
+
+fn companion_path(dev: u64, ino: u64) -> PathBuf {
+    let uid = unsafe { libc::geteuid() };
+    PathBuf::from(format!("/var/tmp/.postern-append.{uid}.{dev}.{ino}"))
+}
+
+fn read_companion(p: &Path) -> Option<AppendRecord> {
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(p)
+        .ok()?;
+    let m = f.metadata().ok()?;
+    if m.uid() != unsafe { libc::geteuid() } || !m.is_file() || m.len() > 4096 {
+        return None;
+    }
+    let mut t = Vec::new();
+    io::Read::read_to_end(&mut &f, &mut t).ok()?;
+    AppendRecord::parse(&t)
+}
+
+/// Undo an interrupted append (see module doc); called holding both locks.
+fn recover_append(path: &Path, r: &AppendRecord) {
+    let f = match OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            log::warn!("append recovery: cannot open {}: {e}", path.display());
+            return;
+        }
+    };
+    let m = match f.metadata() {
+        Ok(m) => m,
+        Err(_) => return,
+    };
+    if m.dev() != r.dev || m.ino() != r.ino || m.len() <= r.old_size {
+        return;
+    }
+    if m.len() > r.new_size {
+        log::warn!(
+            "append recovery: {} grew past the interrupted append ({} > {}); left alone",
+            path.display(),
+            m.len(),
+            r.new_size
+        );
+        return;
+    }
+    log::info!(
+        "append recovery: truncating {} from {} to {} bytes (interrupted append)",
+        path.display(),
+        m.len(),
+        r.old_size
+    );
+    if f.set_len(r.old_size).and_then(|_| f.sync_all()).is_err() {
+        log::warn!("append recovery: truncate failed for {}", path.display());
     }
 }
 
@@ -300,6 +535,71 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", d.join("box.lock")).unwrap();
         drop(DotLock::acquire(&mb).unwrap());
         assert!(fs::metadata("/etc/passwd").is_ok());
+    }
+
+    #[test]
+    fn append_record_parse() {
+        let cases: &[(&str, Option<(u64, u64, u64, u64)>)] = &[
+            ("123\nappend 1 2 3 4\n", Some((1, 2, 3, 4))),
+            ("123\n", None),
+            ("123\nappend 1 2 5 4\n", None),
+            ("123\nappend 1 2 x 4\n", None),
+            ("append 9 8 0 7", Some((9, 8, 0, 7))),
+        ];
+        for &(t, want) in cases {
+            let got =
+                AppendRecord::parse(t.as_bytes()).map(|r| (r.dev, r.ino, r.old_size, r.new_size));
+            assert_eq!(got, want, "{t:?}");
+        }
+    }
+
+    fn rw(p: &Path) -> File {
+        OpenOptions::new().read(true).write(true).open(p).unwrap()
+    }
+
+    /// A stale dot-lock with an append record, and a `/var/tmp` record of a
+    /// lock-less append: the next locker truncates the partial message.
+    #[test]
+    fn interrupted_append_truncated_by_next_locker() {
+        let d = tmpdir("recover");
+        let mb = d.join("box");
+        fs::write(&mb, "old\npartial new").unwrap();
+        let m = fs::metadata(&mb).unwrap();
+        let rec = |new: u64| format!("999999999\nappend {} {} 4 {new}\n", m.dev(), m.ino());
+        // Longer than the record says: someone appended after; left alone.
+        fs::write(d.join("box.lock"), rec(10)).unwrap();
+        drop(Locked::take(&mb, rw(&mb), false).unwrap());
+        assert_eq!(fs::read(&mb).unwrap(), b"old\npartial new");
+        fs::write(d.join("box.lock"), rec(100)).unwrap();
+        drop(Locked::take(&mb, rw(&mb), false).unwrap());
+        assert_eq!(fs::read(&mb).unwrap(), b"old\n");
+        assert_eq!(
+            fs::read_dir(&d).unwrap().count(),
+            1,
+            "lock and temp files gone"
+        );
+
+        fs::write(&mb, "old\npartial").unwrap();
+        let cp = companion_path(m.dev(), m.ino());
+        fs::write(&cp, format!("append {} {} 4 50\n", m.dev(), m.ino())).unwrap();
+        drop(Locked::take(&mb, rw(&mb), true).unwrap());
+        assert_eq!(fs::read(&mb).unwrap(), b"old\n");
+        assert!(!cp.exists());
+
+        // A completed append leaves no record behind.
+        let mut l = Locked::take(&mb, rw(&mb), true).unwrap();
+        l.begin_append(4, 9).unwrap();
+        assert!(fs::read_to_string(d.join("box.lock"))
+            .unwrap()
+            .contains("append "));
+        fs::write(&mb, "old\nnew\n\n").unwrap();
+        l.end_append().unwrap();
+        assert!(!fs::read_to_string(d.join("box.lock"))
+            .unwrap()
+            .contains("append"));
+        drop(l);
+        drop(Locked::take(&mb, rw(&mb), true).unwrap());
+        assert_eq!(fs::read(&mb).unwrap(), b"old\nnew\n\n");
     }
 
     #[test]

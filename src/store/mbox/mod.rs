@@ -27,8 +27,32 @@
 //! rename) the file is scanned again and mapped onto our view by UID.
 //! Messages that vanished stay in the view as "gone" until `sync` reports
 //! them, so indexes the session holds stay valid between commands.
-//! When the file grew, in-place flag changes made meanwhile are found by
-//! re-reading just the metadata regions (the only bytes such writes touch).
+//!
+//! When the file grew, the new tail is scanned, and the question is whether
+//! someone also changed flags in place meanwhile (the only other change a
+//! same-inode file can have had without a full rescan being forced: any
+//! structural rewrite either renames a new file in — new inode — or, for
+//! UW/Dovecot rewriting in place, moves bytes our samples see). Re-reading
+//! every metadata region answers it but costs one `pread` per message
+//! (168 ms for 100k messages), after every IMAP command. So it is skipped
+//! when all of these say "pure append":
+//! * the change counter in the `user.postern.flagseq` xattr, which every
+//!   postern in-place flag write bumps before writing (under the write
+//!   lock), is what it was at our last look (a file system without xattrs
+//!   makes this check fail, so it always re-reads, as before);
+//! * the first and the last 64 KiB before the old end hash as they did
+//!   then, digits aside (the first messages' flags, and the old last
+//!   message, which an in-place rewrite of the tail or a file that was cut
+//!   and re-grown would change; digits are left out because appenders,
+//!   ours included, bump the last UID of X-IMAPbase in place);
+//! * the last full re-read is less than [`VERIFY_EVERY`] old.
+//!
+//! The remaining blind spot, stated plainly: a foreign program (UW,
+//! Dovecot) that changes one message's flags in place in the middle of the
+//! file *and* an append in the same interval is noticed at the next
+//! periodic re-read (at most [`VERIFY_EVERY`] later), not at once. Foreign
+//! in-place changes without an append are noticed at once (same size, new
+//! mtime: full rescan), and so is everything postern writes.
 //!
 //! # Writing back
 //! See `rewrite.rs` (flags in place; structure by temp file + rename) and
@@ -42,10 +66,13 @@
 //! the last `sync` gives `NotFound`) → `set_flags` + `write_back` (STORE,
 //! POP3 RETR \Seen) / `expunge` (EXPUNGE, CLOSE, POP3 QUIT). Delivery and
 //! APPEND/COPY use the free function [`append`] (the selected mailbox then
-//! sees the message at its next `sync`). The store ignores SIGXFSZ so that
+//! sees the message at its next `sync`). RENAME INBOX is
+//! `Folders::rename_inbox` (append all, fsync, then expunge). The store ignores SIGXFSZ so that
 //! a file-size limit gives an error instead of killing the process.
 
 mod append;
+#[doc(hidden)]
+pub mod fuzzing;
 mod headers;
 mod lock;
 mod rewrite;
@@ -60,6 +87,19 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a pure-append sync may go without re-reading every metadata
+/// region (see module doc; UW polls every 60 s).
+pub const VERIFY_EVERY: Duration = Duration::from_secs(30);
+
+/// What the file looked like at our last look (see module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileState {
+    size: u64,
+    seq: Option<u64>,
+    hash: u64,
+}
 
 /// How a mailbox is opened.
 #[derive(Clone, Debug, Default)]
@@ -171,6 +211,13 @@ pub struct Mailbox {
     uid_validity: u32,
     uid_next: u32,
     _session: Option<File>,
+    seen: Option<FileState>,
+    /// When every metadata region was last read (scan or re-read).
+    verified: Instant,
+    /// How many times all metadata regions were re-read (tests).
+    pub(crate) region_rereads: u64,
+    /// Window reads of the last rewrite (tests).
+    pub(crate) rewrite_reads: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) fn io_error(what: &str, path: &Path, e: io::Error) -> StoreError {
@@ -346,6 +393,10 @@ impl Mailbox {
             uid_validity: 0,
             uid_next: 1,
             _session: session,
+            seen: None,
+            verified: Instant::now(),
+            region_rereads: 0,
+            rewrite_reads: Default::default(),
         };
         {
             let _l = mb.lock(false)?;
@@ -427,7 +478,10 @@ impl Mailbox {
         let grown = old.ino == st.ino && old.dev == st.dev && st.size > old.size && old.size > 0;
         if grown && self.try_tail(old.size, st.size)? {
             self.stamp = st;
-            self.reread_regions()?;
+            if !self.pure_append(old.size) || self.verified.elapsed() >= VERIFY_EVERY {
+                self.reread_regions()?;
+            }
+            self.remember_file_state();
             return Ok(());
         }
         let sc =
@@ -436,7 +490,48 @@ impl Mailbox {
         let idx = build_index(sc.entries, pre);
         self.apply_index(idx);
         self.stamp = st;
+        self.verified = Instant::now();
+        self.remember_file_state();
         Ok(())
+    }
+
+    /// Hash of the first and last 64 KiB of the file's first `size` bytes.
+    fn sample_hash(&self, size: u64) -> io::Result<u64> {
+        const N: u64 = 64 * 1024;
+        let mut h: u64 = 0xcbf29ce484222325;
+        let mut buf = vec![0u8; N.min(size) as usize];
+        for start in [0, size.saturating_sub(N)] {
+            self.file.read_exact_at(&mut buf, start)?;
+            for &b in &buf {
+                // Digits do not count: our own appends bump X-IMAPbase's
+                // last UID in place (append.rs, step 2).
+                let b = if b.is_ascii_digit() { b'0' } else { b };
+                h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+            }
+        }
+        Ok(h ^ size)
+    }
+
+    /// Note the counter and samples of the file as it is now (we hold the
+    /// lock and our index matches it).
+    pub(crate) fn remember_file_state(&mut self) {
+        let size = self.stamp.size;
+        self.seen = self.sample_hash(size).ok().map(|hash| FileState {
+            size,
+            seq: rewrite::read_flag_seq(&self.file),
+            hash,
+        });
+    }
+
+    /// Only appends since our last look, as far as cheap checks can tell
+    /// (see module doc).
+    fn pure_append(&self, old_size: u64) -> bool {
+        let s = match self.seen {
+            Some(s) if s.size == old_size && s.seq.is_some() => s,
+            _ => return false,
+        };
+        s.seq == rewrite::read_flag_seq(&self.file)
+            && self.sample_hash(old_size).ok() == Some(s.hash)
     }
 
     /// Scan only what was appended since `old_size`. false: fall back to a
@@ -519,6 +614,8 @@ impl Mailbox {
     /// look (in-place writes touch only metadata regions, so reading those
     /// is enough; used when the file also grew and no full scan ran).
     fn reread_regions(&mut self) -> Result<(), StoreError> {
+        self.region_rereads += 1;
+        self.verified = Instant::now();
         let mut buf = Vec::new();
         for i in 0..self.msgs.len() {
             let l = &self.locs[i];
@@ -527,7 +624,9 @@ impl Mailbox {
                 _ => continue,
             };
             buf.resize((e - s) as usize, 0);
-            self.file.read_exact_at(&mut buf, s).map_err(|e| io_error("read", &self.path, e))?;
+            self.file
+                .read_exact_at(&mut buf, s)
+                .map_err(|e| io_error("read", &self.path, e))?;
             let mut meta = headers::Meta::default();
             let mut field = None;
             for line in buf.split_inclusive(|&c| c == b'\n') {
@@ -672,6 +771,19 @@ impl Mailbox {
         let data = self.read_range(h, e)?;
         client_view(&data, (b - h) as usize, false, out);
         Ok(())
+    }
+
+    /// The envelope sender on message `i`'s From_ line (for copying a
+    /// message to another mbox unchanged, e.g. RENAME of INBOX).
+    pub fn envelope_sender(&mut self, i: usize) -> Result<String, StoreError> {
+        let l = self.loc(i)?;
+        let (s, h) = (l.from_start, l.hdr_start.min(l.from_start + 1024));
+        let line = self.read_range(s, h)?;
+        Ok(line
+            .strip_prefix(b"From ")
+            .and_then(|r| r.split(|&c| c == b' ').next())
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .unwrap_or_default())
     }
 
     /// Client view of the header only (up to and including the blank line).

@@ -12,6 +12,10 @@
 //! new flag letters of that one message: the file still parses and every
 //! message is intact. The mtime is then bumped (at least 1 ns) so other
 //! processes see a change even within one clock tick.
+//! Before the bytes are written, the change counter in the file's
+//! `user.postern.flagseq` extended attribute is bumped (see `mod.rs`,
+//! "Noticing other processes", for why readers need it); bumping first
+//! means a crash can only cause an unneeded re-read, never a missed change.
 //!
 //! # Structural changes: new file + rename
 //! Expunge, header growth, and materializing implicit UIDs write the whole
@@ -28,6 +32,17 @@
 //! (or after taking the lock) and rescan, mapping messages by UID.
 //! A mailbox left with no messages keeps its UIDVALIDITY/UIDNEXT in UW's
 //! pseudo-message.
+//!
+//! Speed (432 MB / 10k messages, first rewrite adding metadata to all:
+//! 1.07 s → 0.22–0.28 s): messages not copied verbatim are read through a
+//! 4 MiB read-ahead window (one `pread` per window, not four per message;
+//! `POSIX_FADV_SEQUENTIAL` on the old file); writeback of the new file is
+//! started every 32 MiB with `sync_file_range(WRITE)` so the one `fsync`
+//! before the rename (data and owner/mode together) finds little left to
+//! do (~10–20 ms instead of 0.15 s); the old file's last descriptor is
+//! closed on a short-lived thread, since freeing 400 MB of blocks takes
+//! ~0.1 s that the client need not wait for. Crash safety is unchanged:
+//! nothing is renamed before the fsync returns.
 //!
 //! Needs write access to the directory (the spool: via `mail_group`, like
 //! the dot-lock). Stale temp files of killed processes are removed the next
@@ -88,6 +103,7 @@ pub(crate) fn write_flags_in_place(mb: &mut Mailbox) -> Result<bool, StoreError>
         .file
         .metadata()
         .map_err(|e| io_error("fstat", &mb.path, e))?;
+    bump_flag_seq(&mb.file);
     for (off, b) in &writes {
         mb.file
             .write_all_at(b, *off)
@@ -108,7 +124,50 @@ pub(crate) fn write_flags_in_place(mb: &mut Mailbox) -> Result<bool, StoreError>
         .metadata()
         .map_err(|e| io_error("fstat", &mb.path, e))?;
     mb.stamp = Stamp::of(&st);
+    mb.remember_file_state();
     Ok(true)
+}
+
+const FLAG_SEQ: &std::ffi::CStr = c"user.postern.flagseq";
+
+/// The in-place change counter of the file: `Some(0)` if never set, `None`
+/// if the file system has no extended attributes (then readers cannot
+/// trust it and re-read metadata regions as before).
+pub(crate) fn read_flag_seq(f: &File) -> Option<u64> {
+    use std::os::unix::io::AsRawFd;
+    let mut v = [0u8; 8];
+    // SAFETY: valid fd, NUL-terminated name, buffer of the given length.
+    let n = unsafe {
+        libc::fgetxattr(
+            f.as_raw_fd(),
+            FLAG_SEQ.as_ptr(),
+            v.as_mut_ptr().cast(),
+            v.len(),
+        )
+    };
+    if n == 8 {
+        return Some(u64::from_le_bytes(v));
+    }
+    match io::Error::last_os_error().raw_os_error() {
+        Some(libc::ENODATA) if n < 0 => Some(0),
+        _ => None,
+    }
+}
+
+/// Bump the counter (best effort: without xattrs readers fall back).
+fn bump_flag_seq(f: &File) {
+    use std::os::unix::io::AsRawFd;
+    let next = read_flag_seq(f).unwrap_or(0).wrapping_add(1).to_le_bytes();
+    // SAFETY: valid fd, NUL-terminated name, buffer of the given length.
+    unsafe {
+        libc::fsetxattr(
+            f.as_raw_fd(),
+            FLAG_SEQ.as_ptr(),
+            next.as_ptr().cast(),
+            next.len(),
+            0,
+        );
+    }
 }
 
 /// Make the mtime differ from `before` even within one clock tick.
@@ -145,20 +204,99 @@ fn bump_mtime(f: &File, before: &fs::Metadata) {
     }
 }
 
+/// Close a descriptor of a file that may just have been unlinked (the old
+/// mailbox after a rename) on a short-lived thread: the last close frees
+/// the file's blocks, which takes ~0.1 s for 400 MB on ext4, and the
+/// client need not wait for that. Descriptors of linked files close here.
+pub(crate) fn close_in_background(f: File) {
+    use std::os::unix::fs::MetadataExt;
+    if f.metadata()
+        .is_ok_and(|m| m.nlink() == 0 && m.size() > (16 << 20))
+    {
+        // On failure to spawn, the closure (and `f`) is dropped here.
+        let _ = std::thread::Builder::new().spawn(move || drop(f));
+    }
+}
+
+/// Bytes of the old file read ahead for messages that are not copied
+/// verbatim (bounds memory; larger bodies go by `copy_file_range`).
+const WINDOW: usize = 4 << 20;
+
+/// A read-ahead window over the old file.
+struct Window {
+    buf: Vec<u8>,
+    start: u64,
+    /// Reads issued (tests check that they are few).
+    reads: u64,
+}
+
+impl Window {
+    /// Bytes `[s, e)`, `e - s` at most [`WINDOW`] plus a header.
+    fn get(&mut self, f: &File, s: u64, e: u64) -> io::Result<&[u8]> {
+        let have = self.start + self.buf.len() as u64;
+        if s < self.start || e > have {
+            let size = f.metadata()?.len();
+            let end = (s + WINDOW as u64).max(e).min(size.max(e));
+            self.buf.resize((end - s) as usize, 0);
+            f.read_exact_at(&mut self.buf, s)?;
+            self.start = s;
+            self.reads += 1;
+        }
+        let a = (s - self.start) as usize;
+        Ok(&self.buf[a..a + (e - s) as usize])
+    }
+}
+
+fn advise_sequential(f: &File) {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: valid fd; advice only.
+    unsafe {
+        libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL);
+    }
+}
+
 /// Buffered sequential writer that tracks the output offset.
 struct Out {
     file: File,
     buf: Vec<u8>,
     pos: u64,
+    /// Output before this offset has been handed to writeback.
+    kicked: u64,
 }
 
+/// Start writeback every this many bytes, so the final fsync finds most
+/// of the file already on its way to disk.
+const KICK: u64 = 32 << 20;
+
 impl Out {
+    /// `sync_file_range(WRITE)`: start (not wait for) writeback of what
+    /// has been written since the last kick.
+    fn kick(&mut self) {
+        use std::os::unix::io::AsRawFd;
+        let written = self.pos - self.buf.len() as u64;
+        if written >= self.kicked + KICK {
+            // SAFETY: valid fd; a hint, errors ignored (fsync follows).
+            unsafe {
+                libc::sync_file_range(
+                    self.file.as_raw_fd(),
+                    self.kicked as libc::off64_t,
+                    (written - self.kicked) as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+            }
+            self.kicked = written;
+        }
+    }
+
     fn put(&mut self, b: &[u8]) -> io::Result<()> {
         if self.buf.len() + b.len() > (1 << 20) {
             self.flush()?;
         }
         if b.len() >= (1 << 20) {
             self.file.write_all(b)?;
+            self.pos += b.len() as u64;
+            self.kick();
+            return Ok(());
         } else {
             self.buf.extend_from_slice(b);
         }
@@ -168,6 +306,7 @@ impl Out {
     fn flush(&mut self) -> io::Result<()> {
         self.file.write_all(&self.buf)?;
         self.buf.clear();
+        self.kick();
         Ok(())
     }
     /// Copy `[start, end)` of `src`; large ranges in the kernel
@@ -179,7 +318,7 @@ impl Out {
             self.flush()?;
             while at < end {
                 let mut off = at as libc::loff_t;
-                let want = ((end - at) as usize).min(1 << 30);
+                let want = ((end - at) as usize).min(KICK as usize);
                 // SAFETY: valid fds; off is a valid in/out pointer; a null
                 // out offset means the output file position, which our
                 // sequential writes keep.
@@ -198,6 +337,7 @@ impl Out {
                 }
                 at += n as u64;
                 self.pos += n as u64;
+                self.kick();
             }
         }
         while at < end {
@@ -280,7 +420,13 @@ pub(crate) fn rewrite(mb: &mut Mailbox, drop: &HashSet<u32>) -> Result<(), Store
         .custom_flags(libc::O_NOFOLLOW)
         .open(&tmp)
         .map_err(|e| io_error("create", &tmp, e))?;
-    match write_all(mb, drop, file, &orig) {
+    let t0 = std::time::Instant::now();
+    // One fsync of data and metadata (owner, mode) before the rename.
+    let written = write_all(mb, drop, file, &orig);
+    let t1 = std::time::Instant::now();
+    let written = written.and_then(|w| w.0.sync_all().map(|_| w));
+    let t2 = std::time::Instant::now();
+    match written {
         Ok((file, newlocs)) => {
             if let Err(e) = fs::rename(&tmp, &mb.path) {
                 let _ = fs::remove_file(&tmp);
@@ -291,10 +437,17 @@ pub(crate) fn rewrite(mb: &mut Mailbox, drop: &HashSet<u32>) -> Result<(), Store
                     let _ = d.sync_all();
                 }
             }
+            log::debug!(
+                "rewrite path={} write={:.3}s fsync={:.3}s rename+dirsync={:.3}s",
+                mb.path.display(),
+                (t1 - t0).as_secs_f64(),
+                (t2 - t1).as_secs_f64(),
+                t2.elapsed().as_secs_f64()
+            );
             let st = file
                 .metadata()
                 .map_err(|e| io_error("fstat", &mb.path, e))?;
-            mb.file = file;
+            close_in_background(std::mem::replace(&mut mb.file, file));
             mb.stamp = Stamp::of(&st);
             mb.preamble_end = newlocs.0;
             let view: std::collections::HashMap<u32, usize> = mb
@@ -316,6 +469,7 @@ pub(crate) fn rewrite(mb: &mut Mailbox, drop: &HashSet<u32>) -> Result<(), Store
                     mb.unreported[i].1 = loc;
                 }
             }
+            mb.remember_file_state();
             Ok(())
         }
         Err(e) => {
@@ -350,8 +504,15 @@ fn write_all(
         file,
         buf: Vec::with_capacity(1 << 20),
         pos: 0,
+        kicked: 0,
     };
     let mut tmp = Vec::new();
+    let mut win = Window {
+        buf: Vec::new(),
+        start: 0,
+        reads: 0,
+    };
+    advise_sequential(&mb.file);
     out.copy(&mb.file, 0, mb.preamble_end, &mut tmp)?;
     let preamble_end = out.pos;
     let mut locs = Vec::with_capacity(items.len());
@@ -409,10 +570,21 @@ fn write_all(
             out.copy(&mb.file, rs, re, &mut tmp)?;
         }
         let from_start = out.pos;
-        out.copy(&mb.file, l.from_start, l.hdr_start, &mut tmp)?;
+        // From_ line, header and (if not huge) body come from one window
+        // read ahead over the old file: one pread per WINDOW bytes instead
+        // of several per message.
+        let body_len = l.end - l.body_start;
+        let want_end = if body_len <= WINDOW as u64 {
+            l.end
+        } else {
+            l.body_start
+        };
+        let w = win.get(&mb.file, l.from_start, want_end)?;
+        let hlen = (l.body_start - l.hdr_start) as usize;
+        let flen = (l.hdr_start - l.from_start) as usize;
+        out.put(&w[..flen])?;
         let hdr_start = out.pos;
-        let mut hdr = vec![0u8; (l.body_start - l.hdr_start) as usize];
-        mb.file.read_exact_at(&mut hdr, l.hdr_start)?;
+        let hdr = &w[flen..flen + hlen];
         let mut blank: &[u8] = b"";
         let mut hidden = false;
         for line in hdr.split_inclusive(|&c| c == b'\n') {
@@ -431,6 +603,7 @@ fn write_all(
         if !hdr.is_empty() && hdr.last() != Some(&b'\n') {
             out.put(b"\n")?;
         }
+        let hdr_was_empty = hdr.is_empty();
         let r = Render {
             flags: m.flags,
             old: true,
@@ -453,16 +626,19 @@ fn write_all(
         let region = (region_start, out.pos);
         out.put(blank)?;
         let body_start = out.pos;
-        out.copy(&mb.file, l.body_start, l.end, &mut tmp)?;
-        let end = out.pos;
-        // Separator; a last line without LF gets one first.
-        let mut last = [0u8; 1];
-        let ends_lf = if l.end > l.body_start {
+        let ends_lf = if body_len == 0 {
+            !blank.is_empty() || hdr_was_empty
+        } else if body_len <= WINDOW as u64 {
+            let w = win.get(&mb.file, l.body_start, l.end)?;
+            out.put(w)?;
+            w.last() == Some(&b'\n')
+        } else {
+            out.copy(&mb.file, l.body_start, l.end, &mut tmp)?;
+            let mut last = [0u8; 1];
             mb.file.read_exact_at(&mut last, l.end - 1)?;
             last[0] == b'\n'
-        } else {
-            !blank.is_empty() || l.body_start == l.hdr_start
         };
+        let end = out.pos;
         // A last message without final newline stays exactly as it was.
         let last_item = n + 1 == items.len();
         let end = match (ends_lf, last_item) {
@@ -497,12 +673,13 @@ fn write_all(
     }
     out.flush()?;
     let f = out.file;
-    f.sync_all()?;
     let _ = std::os::unix::fs::fchown(&f, Some(orig.uid()), Some(orig.gid()));
     f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(
         orig.mode() & 0o7777,
     ))?;
-    f.sync_all()?;
+    log::debug!("rewrite window reads={}", win.reads);
+    mb.rewrite_reads
+        .store(win.reads, std::sync::atomic::Ordering::Relaxed);
     Ok((f, (preamble_end, locs)))
 }
 

@@ -223,7 +223,17 @@ fn flag_change_and_append_between_two_syncs_both_seen() {
     let mut r = Mailbox::open(&p, &OpenOptions::default()).unwrap();
     w.set_flags(1, Flags::FLAGGED, &["later".to_string()]);
     w.write_back().unwrap(); // in place
-    append(&p, &[NewMessage { data: b"S: c\n\nc\n", from: "x", date: (5, 0), flags: Flags::default(), keywords: &[] }]).unwrap();
+    append(
+        &p,
+        &[NewMessage {
+            data: b"S: c\n\nc\n",
+            from: "x",
+            date: (5, 0),
+            flags: Flags::default(),
+            keywords: &[],
+        }],
+    )
+    .unwrap();
     let ch = r.sync().unwrap();
     assert_eq!((ch.new, ch.flags_changed), (1, vec![1]));
     assert_eq!(r.messages()[1].flags, Flags::FLAGGED);
@@ -234,12 +244,130 @@ fn flag_change_and_append_between_two_syncs_both_seen() {
 fn exclusive_session_does_not_block_others() {
     let data = format!("{F}Subject: a\n\na\n");
     let p = tmp("exclusive", data.as_bytes());
-    let pop = OpenOptions { exclusive_session: true, ..Default::default() };
+    let pop = OpenOptions {
+        exclusive_session: true,
+        ..Default::default()
+    };
     let a = Mailbox::open(&p, &pop).unwrap();
-    assert_eq!(Mailbox::open(&p, &pop).err().map(|e| e.kind), Some(ErrorKind::InUse));
+    assert_eq!(
+        Mailbox::open(&p, &pop).err().map(|e| e.kind),
+        Some(ErrorKind::InUse)
+    );
     let mut imap = Mailbox::open(&p, &OpenOptions::default()).unwrap();
-    append(&p, &[NewMessage { data: b"S: c\n\nc\n", from: "x", date: (5, 0), flags: Flags::default(), keywords: &[] }]).unwrap();
+    append(
+        &p,
+        &[NewMessage {
+            data: b"S: c\n\nc\n",
+            from: "x",
+            date: (5, 0),
+            flags: Flags::default(),
+            keywords: &[],
+        }],
+    )
+    .unwrap();
     assert_eq!(imap.sync().unwrap().new, 1);
     drop(a);
     Mailbox::open(&p, &pop).unwrap();
+}
+
+/// Gap "sync is O(new tail)": after a pure append (ours or an MDA's) sync
+/// scans only the tail; in-place flag changes by postern are still seen at
+/// once, foreign ones near the start at once and elsewhere within
+/// `VERIFY_EVERY`.
+#[test]
+fn pure_append_sync_skips_metadata_reread() {
+    let mut data = String::new();
+    for i in 0..300 {
+        // ~1 KiB each: message 200 lies outside both 64 KiB samples.
+        let pad = "x".repeat(1000);
+        data.push_str(&format!("{F}Subject: {i}\n\nbody {i}\n{pad}\n\n"));
+    }
+    let p = tmp("pure-append", data.as_bytes());
+    let mut w = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    w.set_flags(0, Flags::SEEN, &[]);
+    w.write_back().unwrap(); // full rewrite: every message has a region now
+    let mut r = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    let one = |tag: &str| {
+        let text = format!("Subject: {tag}\n\n{tag}\n");
+        append(
+            &p,
+            &[NewMessage {
+                data: text.as_bytes(),
+                from: "x",
+                date: (5, 0),
+                flags: Flags::default(),
+                keywords: &[],
+            }],
+        )
+        .unwrap();
+    };
+    if rewrite::read_flag_seq(&r.file).is_none() {
+        eprintln!("no xattrs on this file system: skipped");
+        return;
+    }
+    // Pure appends, ours and an MDA's: no re-read.
+    one("a");
+    let ch = r.sync().unwrap();
+    assert_eq!(
+        (ch.new, ch.flags_changed.len(), r.region_rereads),
+        (1, 0, 0)
+    );
+    let mut f = fs::OpenOptions::new().append(true).open(&p).unwrap();
+    std::io::Write::write_all(&mut f, format!("{F}Subject: mda\n\nm\n\n").as_bytes()).unwrap();
+    let ch = r.sync().unwrap();
+    assert_eq!((ch.new, r.region_rereads), (1, 0));
+    // postern flag change in the middle + append: seen at once.
+    w.sync().unwrap();
+    w.set_flags(150, Flags::FLAGGED, &[]);
+    w.write_back().unwrap();
+    one("b");
+    let ch = r.sync().unwrap();
+    assert_eq!((ch.new, ch.flags_changed), (1, vec![150]));
+    assert_eq!(r.region_rereads, 1);
+    // A foreign writer (Dovecot style: keyword into the X-Keywords padding)
+    // in the middle + append: seen at the periodic re-read.
+    let foreign = |nth: usize| {
+        let mut text = fs::read(&p).unwrap();
+        let at = memchr::memmem::find_iter(&text, b"X-Keywords: ")
+            .nth(nth)
+            .unwrap();
+        text[at + 12..at + 17].copy_from_slice(b"$Junk");
+        fs::write(&p, text).unwrap();
+    };
+    foreign(200);
+    one("c");
+    let ch = r.sync().unwrap();
+    assert_eq!((ch.new, ch.flags_changed.len()), (1, 0));
+    r.verified -= VERIFY_EVERY;
+    one("d");
+    let ch = r.sync().unwrap();
+    assert_eq!((ch.new, ch.flags_changed), (1, vec![200]));
+    // Near the start (first 64 KiB): seen at once.
+    foreign(1);
+    one("e");
+    let ch = r.sync().unwrap();
+    assert_eq!((ch.new, ch.flags_changed), (1, vec![1]));
+    assert_eq!(r.region_rereads, 3);
+}
+
+/// Expunge speed: the first rewrite (metadata added to every message)
+/// reads the old file in large windows, not several preads per message.
+#[test]
+fn first_rewrite_reads_in_windows() {
+    let mut data = String::new();
+    for i in 0..3000 {
+        data.push_str(&format!("{F}Subject: {i}\n\nbody {i}\nFrom quoted\n\n"));
+    }
+    let p = tmp("windows", data.as_bytes());
+    let mut mb = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    let before: Vec<String> = (1..3000).map(|i| view(&mut mb, i)).collect();
+    mb.expunge(&[0]).unwrap();
+    assert!(
+        mb.rewrite_reads.load(std::sync::atomic::Ordering::Relaxed) <= 2,
+        "{} reads",
+        mb.rewrite_reads.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    let mut fresh = Mailbox::open(&p, &OpenOptions::default()).unwrap();
+    let after: Vec<String> = (0..2999).map(|i| view(&mut fresh, i)).collect();
+    assert_eq!(before, after);
 }
