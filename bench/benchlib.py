@@ -615,7 +615,7 @@ class Results:
         if unit == "MB":
             return "%.1f MB" % v
         if unit in ("msg/s", "MB/s", "sess/s"):
-            return "%.1f %s" % (v, unit)
+            return "%.2f %s" % (v, unit) if v < 1000 else "%.0f %s" % (v, unit)
         return "%s %s" % (v, unit)
 
     def markdown(self, title, header_lines):
