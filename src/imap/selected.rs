@@ -149,8 +149,8 @@ impl Selected {
     }
 
     /// SELECT of an INBOX whose spool file is missing and cannot be
-    /// created: an empty mailbox (UIDVALIDITY 1, as the store gives an empty
-    /// file) backed by an unlinked empty temporary file, replaced by the
+    /// created: an empty mailbox (UIDVALIDITY from the empty file's mtime,
+    /// as the store derives it) backed by an unlinked empty temporary file, replaced by the
     /// real one once a delivery creates it (see [`Selected::report_changes`]).
     pub(crate) fn open_missing(
         path: PathBuf,
