@@ -21,6 +21,8 @@
 //!    before step 2 and cleared (fsynced) after step 4; whoever takes over
 //!    the stale lock of a crashed appender truncates the partial message
 //!    away before anything else (`lock.rs`, "Appends are all or nothing").
+//!    The record carries a checksum of `out`, so clearing it afterwards
+//!    needs no fsync: a lost clearing finds the message whole and keeps it.
 //!    Bytes that were in the file before are never touched.
 //! 5. [`append_with_receipt`] returns what it measured under the lock
 //!    ([`AppendReceipt`]); [`undo_append`] takes the append back later (an
@@ -329,7 +331,7 @@ fn append_locked(
         };
         render(m, uids[i], base, &mut out);
     }
-    lock.begin_append(size, size + out.len() as u64)
+    lock.begin_append(size, size + out.len() as u64, Some(lock::checksum(&out)))
         .map_err(|e| io_error("append record", path, e))?;
     let mut base_field = None;
     if let Some(off) = st.base_field {
