@@ -78,7 +78,7 @@ mod lock;
 mod rewrite;
 mod scan;
 
-pub use append::{append, append_with_receipt, undo_append, AppendReceipt};
+pub use append::{append, append_owned, append_with_receipt, undo_append, AppendReceipt};
 
 use super::{ErrorKind, Flags, StoreError};
 use scan::RawEntry;
