@@ -197,8 +197,13 @@ struct UidState {
 }
 
 fn uid_state(file: &File, size: u64) -> std::io::Result<UidState> {
-    let head_end = size.min(256 * 1024);
-    let sc = scan::scan_file(file, 0, head_end)?;
+    // Only the first (real) message's header matters: a short read
+    // usually holds it and the start of the next two, which proves the
+    // header complete; otherwise as far as 256 KB, as before.
+    let mut sc = scan::scan_file(file, 0, size.min(16 * 1024))?;
+    if size > 16 * 1024 && sc.entries.len() < 3 {
+        sc = scan::scan_file(file, 0, size.min(256 * 1024))?;
+    }
     let first = match sc.entries.first() {
         Some(e) => e.clone(),
         None => {
