@@ -169,3 +169,21 @@ fn serve_conn_end_to_end_with_passwd_file_and_store() {
     assert_eq!(std::fs::metadata(d.join("alice.mbox")).unwrap().uid(), uid);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// SMTPUTF8 (RFC 6531): the From_ line keeps the raw UTF-8 envelope
+/// sender, as UW and Dovecot write it, never a space or line break.
+#[test]
+fn utf8_envelope_sender_kept_raw_in_from_line() {
+    let d = tmpdir("utf8");
+    let users = [acct("alice", &d)];
+    let mut spool = MboxSpool { inbox: format!("{}/%u", d.display()), become_user: None, fork_always: false, direct: false, mail_gid: None };
+    let mut relay = CommandRelay { command: String::new() };
+    for (sender, want) in [("jörg@bücher.example", "From jörg@bücher.example "), ("a b\r\n@x", "From ab@x ")] {
+        let _ = std::fs::remove_file(d.join("alice"));
+        let dl = Delivery { sender, ..delivery(&users) };
+        deliver_all(&mut spool, &mut relay, &dl).unwrap();
+        let text = String::from_utf8(std::fs::read(d.join("alice")).unwrap()).unwrap();
+        assert!(text.starts_with(want), "{text}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
