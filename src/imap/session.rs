@@ -232,11 +232,26 @@ impl<'c> Session<'c> {
             if self.flush().is_err() {
                 break;
             }
+            // \Seen set by FETCH is written after the reply has left, so a
+            // client reading a large message whose flags do not fit in place
+            // (a whole-file rewrite) is not kept waiting for it; the next
+            // command, CLOSE or LOGOUT finds it written.
+            self.write_seen_after_reply();
         }
         self.state = State::Logout;
         self.log_logout();
         let _ = self.flush();
         ExitCode::SUCCESS
+    }
+
+    fn write_seen_after_reply(&mut self) {
+        if let State::Selected(sel) = &mut self.state {
+            if let Err(e) = sel.write_seen() {
+                crate::log::event("Writing \\Seen failed")
+                    .detail("error", &e)
+                    .error();
+            }
+        }
     }
 
     fn count_bad(&mut self) {
@@ -382,7 +397,9 @@ impl<'c> Session<'c> {
         let State::Selected(sel) = &mut self.state else {
             return Ok(());
         };
-        sel.write_seen()?;
+        // report_changes writes pending \Seen itself before it syncs; after
+        // FETCH/STORE/SEARCH the write waits until the reply has gone out
+        // (see `run`).
         if may_expunge {
             sel.report_changes(&mut self.out)?;
         } else {

@@ -1078,3 +1078,17 @@ fn random_command_mix_never_panics() {
         );
     }
 }
+
+/// `\Seen` from FETCH BODY[] is written after the reply went out, yet it
+/// reaches the file even when the client then just drops the connection
+/// (no further command, no LOGOUT).
+#[test]
+fn seen_from_fetch_is_written_when_the_client_vanishes() {
+    let inbox = INBOX.replace("Status: RO\n", "");
+    let e = env("seenvanish", &inbox);
+    let out = e.run(&["a SELECT INBOX\r\n", "b FETCH 1 BODY[]\r\n"]);
+    assert!(out.contains("FLAGS (\\Seen"), "{out}");
+    let file = std::fs::read_to_string(&e.folders.inbox).unwrap();
+    let first = &file[..file.find("\nFrom bob").unwrap()];
+    assert!(first.contains("Status: R"), "{file}");
+}

@@ -13,10 +13,12 @@ pub fn decode_qp_into(src: &[u8], out: &mut Vec<u8>) {
     out.reserve(src.len());
     let mut i = 0;
     while i < src.len() {
-        let b = src[i];
-        if b != b'=' {
-            out.push(b);
-            i += 1;
+        // Copy the run up to the next `=` in one piece: nearly all of a
+        // QP body is literal text.
+        let run = memchr::memchr(b'=', &src[i..]).unwrap_or(src.len() - i);
+        if run > 0 {
+            out.extend_from_slice(&src[i..i + run]);
+            i += run;
             continue;
         }
         let rest = &src[i + 1..];
@@ -57,14 +59,30 @@ fn hex(c: u8) -> Option<u8> {
     }
 }
 
+/// Base64 alphabet value of each byte; `INVALID` for the rest (`=` too).
+const B64: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = i as u8 + 26;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = d as u8 + 52;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t
+};
+const INVALID: u8 = 0xff;
+
 fn b64_value(c: u8) -> Option<u32> {
-    match c {
-        b'A'..=b'Z' => Some((c - b'A') as u32),
-        b'a'..=b'z' => Some((c - b'a') as u32 + 26),
-        b'0'..=b'9' => Some((c - b'0') as u32 + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
+    match B64[usize::from(c)] {
+        INVALID => None,
+        v => Some(u32::from(v)),
     }
 }
 
@@ -74,7 +92,24 @@ pub fn decode_base64_into(src: &[u8], out: &mut Vec<u8>) {
     out.reserve(src.len() / 4 * 3 + 3);
     let mut acc: u32 = 0;
     let mut n = 0;
-    for &c in src {
+    let mut i = 0;
+    while i < src.len() {
+        // Whole groups of four alphabet characters, the bulk of any body,
+        // go at once; line ends, `=` and garbage take the byte path below.
+        if n == 0 {
+            if let Some(&[a, b, c, d]) = src.get(i..i + 4) {
+                let (a, b, c, d) = (B64[usize::from(a)], B64[usize::from(b)], B64[usize::from(c)], B64[usize::from(d)]);
+                // Valid values are below 64, INVALID is not.
+                if (a | b | c | d) < 64 {
+                    let v = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+                    out.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        let c = src[i];
+        i += 1;
         if c == b'=' {
             break;
         }
@@ -361,5 +396,115 @@ mod tests {
         assert_eq!(decode_rfc2231_value(b"iso-8859-1'en'caf%E9.txt"), "café.txt");
         assert_eq!(decode_rfc2231_value(b"utf-8''%E2%82%AC"), "€");
         assert_eq!(decode_rfc2231_value(b"no%20quotes"), "no quotes");
+    }
+
+    /// The byte-at-a-time decoders the fast paths replaced, kept as oracles.
+    fn qp_by_bytes(src: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < src.len() {
+            if src[i] != b'=' {
+                out.push(src[i]);
+                i += 1;
+                continue;
+            }
+            let rest = &src[i + 1..];
+            if rest.starts_with(b"\r\n") {
+                i += 3;
+            } else if rest.starts_with(b"\n") {
+                i += 2;
+            } else if let (Some(h), Some(l)) = (rest.first().and_then(|&c| hex(c)), rest.get(1).and_then(|&c| hex(c))) {
+                out.push(h << 4 | l);
+                i += 3;
+            } else {
+                let blanks = rest.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+                let after = &rest[blanks..];
+                if blanks > 0 && (after.starts_with(b"\r\n") || after.starts_with(b"\n")) {
+                    i += 1 + blanks + if after[0] == b'\r' { 2 } else { 1 };
+                } else {
+                    out.push(b'=');
+                    i += 1;
+                }
+            }
+        }
+        out
+    }
+
+    fn base64_by_bytes(src: &[u8]) -> Vec<u8> {
+        let value = |c: u8| match c {
+            b'A'..=b'Z' => Some((c - b'A') as u32),
+            b'a'..=b'z' => Some((c - b'a') as u32 + 26),
+            b'0'..=b'9' => Some((c - b'0') as u32 + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        };
+        let (mut out, mut acc, mut n) = (Vec::new(), 0u32, 0);
+        for &c in src {
+            if c == b'=' {
+                break;
+            }
+            let Some(v) = value(c) else { continue };
+            acc = acc << 6 | v;
+            n += 1;
+            if n == 4 {
+                out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+                acc = 0;
+                n = 0;
+            }
+        }
+        match n {
+            2 => out.push((acc >> 4) as u8),
+            3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+            _ => {}
+        }
+        out
+    }
+
+    /// Random texts built from pieces that hit every branch.
+    fn samples(pieces: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut seed = 11u32;
+        (0..500)
+            .map(|k| {
+                let mut v = Vec::new();
+                for _ in 0..(k % 37) {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    v.extend_from_slice(pieces[(seed >> 16) as usize % pieces.len()]);
+                }
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn qp_fast_path_matches_bytes_whole_and_in_lines() {
+        let pieces: &[&[u8]] = &[b"plain text", b"=3D", b"=C3=9F", b"=\r\n", b"=\n", b"= \t\n", b"=", b"=G1", b"=a", b"\r\n", b"\n", b" "];
+        for src in samples(pieces) {
+            let want = qp_by_bytes(&src);
+            assert_eq!(decode_qp(&src), want, "{:?}", String::from_utf8_lossy(&src));
+            // Line by line (a soft break stays within its line) gives the same.
+            let mut chunked = Vec::new();
+            for line in src.split_inclusive(|&c| c == b'\n') {
+                decode_qp_into(line, &mut chunked);
+            }
+            assert_eq!(chunked, want, "in lines {:?}", String::from_utf8_lossy(&src));
+        }
+    }
+
+    #[test]
+    fn base64_fast_path_matches_bytes_whole_and_in_groups() {
+        let pieces: &[&[u8]] = &[b"QUJD", b"SGVsbG8h", b"\r\n", b"\n", b" ", b"*", b"Zm9v", b"YQ", b"+/+/", b"=", b"0123"];
+        for src in samples(pieces) {
+            let want = base64_by_bytes(&src);
+            assert_eq!(decode_base64(&src), want, "{:?}", String::from_utf8_lossy(&src));
+        }
+        // Fed in lines of whole groups, as a body is, the parts concatenate.
+        let body = b"SGVsbG8sIHdvcmxk\r\nIQ==\r\n";
+        let mut chunked = Vec::new();
+        for line in body.split_inclusive(|&c| c == b'\n') {
+            decode_base64_into(line, &mut chunked);
+        }
+        assert_eq!(chunked, b"Hello, world!");
+        assert_eq!(decode_base64(b"S\nGVs bG8="), b"Hello");
     }
 }

@@ -240,7 +240,8 @@ impl Loaded {
             self.message = true;
         }
         if self.tree.is_none() {
-            self.tree = Some(mime::parse(&self.buf));
+            // Text search never looks at line counts: skip that pass.
+            self.tree = Some(mime::parse_without_lines(&self.buf));
         }
         Ok(())
     }

@@ -749,6 +749,37 @@ impl Mailbox {
         Ok(buf)
     }
 
+    /// Runs `f` on the raw bytes `[start, end)`, read with one pread into
+    /// a buffer kept between calls: FETCH 1:* and SEARCH read every
+    /// message, and a fresh zeroed buffer each time cost a page-faulting
+    /// allocation per large message.
+    fn with_range<T>(&self, start: u64, end: u64, f: impl FnOnce(&[u8]) -> T) -> Result<T, StoreError> {
+        // Buffers above this are given back after use, so one huge message
+        // does not hold the session's memory for the rest of it.
+        const KEEP: usize = 1 << 20;
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let len = (end.saturating_sub(start)) as usize;
+        BUF.with(|cell| {
+            // A nested call (none today) gets its own buffer rather than a panic.
+            let mut own = Vec::new();
+            let mut guard = cell.try_borrow_mut().ok();
+            let buf = match guard.as_deref_mut() {
+                Some(b) => b,
+                None => &mut own,
+            };
+            buf.clear();
+            buf.resize(len, 0);
+            let r = self.file.read_exact_at(buf, start);
+            let out = r.map(|()| f(buf)).map_err(|e| io_error("read", &self.path, e));
+            if buf.capacity() > KEEP {
+                *buf = Vec::new();
+            }
+            out
+        })
+    }
+
     fn loc(&self, i: usize) -> Result<&Loc, StoreError> {
         match self.locs.get(i) {
             Some(l) if !l.gone => Ok(l),
@@ -768,9 +799,7 @@ impl Mailbox {
     pub fn read_message(&mut self, i: usize, out: &mut Vec<u8>) -> Result<(), StoreError> {
         let l = self.loc(i)?;
         let (h, b, e) = (l.hdr_start, l.body_start, l.end);
-        let data = self.read_range(h, e)?;
-        client_view(&data, (b - h) as usize, false, out);
-        Ok(())
+        self.with_range(h, e, |data| client_view(data, (b - h) as usize, false, out))
     }
 
     /// The envelope sender on message `i`'s From_ line (for copying a
@@ -790,9 +819,7 @@ impl Mailbox {
     pub fn read_header(&mut self, i: usize, out: &mut Vec<u8>) -> Result<(), StoreError> {
         let l = self.loc(i)?;
         let (h, b) = (l.hdr_start, l.body_start);
-        let data = self.read_range(h, b)?;
-        client_view(&data, data.len(), true, out);
-        Ok(())
+        self.with_range(h, b, |data| client_view(data, data.len(), true, out))
     }
 
     /// Change flags/keywords in memory; written by [`Mailbox::write_back`].
@@ -940,16 +967,38 @@ pub(crate) fn client_view(data: &[u8], body_off: usize, header_only: bool, out: 
             push_crlf(line, out);
         }
     }
-    if header_only {
-        return;
+    if !header_only {
+        body_view(&data[body_off..], out);
     }
-    for line in data[body_off..].split_inclusive(|&c| c == b'\n') {
-        if scan::is_quoted_from(line) {
-            push_crlf(&line[1..], out);
-        } else {
-            push_crlf(line, out);
+}
+
+/// The body part of [`client_view`]: copies runs between line ends in one
+/// piece (memchr finds the LFs) instead of line by line, since the body is
+/// nearly all of a message's bytes.
+fn body_view(body: &[u8], out: &mut Vec<u8>) {
+    // `copied`: body[..copied] is in `out`; `start`: where the current line begins.
+    let mut copied = 0;
+    let mut start = 0;
+    loop {
+        if body.get(start) == Some(&b'>') {
+            let end = memchr::memchr(b'\n', &body[start..]).map_or(body.len(), |n| start + n + 1);
+            if scan::is_quoted_from(&body[start..end]) {
+                out.extend_from_slice(&body[copied..start]);
+                copied = start + 1;
+            }
         }
+        let Some(n) = memchr::memchr(b'\n', &body[start..]) else {
+            break;
+        };
+        let lf = start + n;
+        if lf == start || body[lf - 1] != b'\r' {
+            out.extend_from_slice(&body[copied..lf]);
+            out.extend_from_slice(b"\r\n");
+            copied = lf + 1;
+        }
+        start = lf + 1;
     }
+    out.extend_from_slice(&body[copied..]);
 }
 
 fn push_crlf(line: &[u8], out: &mut Vec<u8>) {

@@ -371,3 +371,96 @@ fn first_rewrite_reads_in_windows() {
     let after: Vec<String> = (0..2999).map(|i| view(&mut fresh, i)).collect();
     assert_eq!(before, after);
 }
+
+/// The line-by-line conversion [`body_view`] replaced, kept as the oracle.
+fn body_view_by_lines(body: &[u8], out: &mut Vec<u8>) {
+    for line in body.split_inclusive(|&c| c == b'\n') {
+        if scan::is_quoted_from(line) {
+            push_crlf(&line[1..], out);
+        } else {
+            push_crlf(line, out);
+        }
+    }
+}
+
+#[test]
+fn body_view_table() {
+    let cases: &[(&[u8], &[u8])] = &[
+        (b"", b""),
+        (b"\n", b"\r\n"),
+        (b"\r\n", b"\r\n"),
+        (b"a\nb", b"a\r\nb"),
+        (b"a\r\nb\n", b"a\r\nb\r\n"),
+        (b"\n\n\r\n\n", b"\r\n\r\n\r\n\r\n"),
+        (b">From x\n", b"From x\r\n"),
+        (b">>From x\r\n", b">From x\r\n"),
+        (b"a\n>From x", b"a\r\nFrom x"),
+        (b">From", b">From"),
+        (b">from x\n", b">from x\r\n"),
+        (b"x>From y\n", b"x>From y\r\n"),
+        (b">\n>From \n", b">\r\nFrom \r\n"),
+        (b"\r", b"\r"),
+        (b"a\r\r\n\r", b"a\r\r\n\r"),
+        (b" >From x\n", b" >From x\r\n"),
+    ];
+    for (input, want) in cases {
+        let mut out = b"kept".to_vec();
+        body_view(input, &mut out);
+        assert_eq!(
+            &out[4..],
+            *want,
+            "input {:?}",
+            String::from_utf8_lossy(input)
+        );
+        assert_eq!(&out[..4], b"kept");
+    }
+}
+
+/// Whole and cut at every line boundary (a message body is any run of
+/// whole lines), the fast conversion gives what the line-by-line one did.
+#[test]
+fn body_view_matches_lines_whole_and_in_chunks() {
+    let pieces: [&[u8]; 9] = [b"\n", b"\r\n", b">From a\n", b">>From b\r\n", b"x", b"\r", b">", b"From ", b"text line\n"];
+    let mut seed = 7u32;
+    for _ in 0..400 {
+        let mut body = Vec::new();
+        for _ in 0..(seed % 23) {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            body.extend_from_slice(pieces[(seed >> 16) as usize % pieces.len()]);
+        }
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let mut want = Vec::new();
+        body_view_by_lines(&body, &mut want);
+        let mut whole = Vec::new();
+        body_view(&body, &mut whole);
+        assert_eq!(whole, want, "body {:?}", String::from_utf8_lossy(&body));
+        let mut chunked = Vec::new();
+        let mut rest = &body[..];
+        while !rest.is_empty() {
+            let cut = memchr::memchr(b'\n', rest).map_or(rest.len(), |n| n + 1);
+            body_view(&rest[..cut], &mut chunked);
+            rest = &rest[cut..];
+        }
+        assert_eq!(chunked, want, "chunked {:?}", String::from_utf8_lossy(&body));
+    }
+}
+
+#[test]
+fn read_message_reuses_buffer_across_sizes() {
+    let big = "y".repeat(3 << 20);
+    let content = format!(
+        "From a@b Mon Jan  1 00:00:00 2024\nSubject: big\n\n{big}\n\nFrom a@b Mon Jan  1 00:00:00 2024\nSubject: s\n\nsmall\n>From here\n"
+    );
+    let p = tmp("reuse", content.as_bytes());
+    let mut mb = Mailbox::open(&p, &OpenOptions::default()).expect("open");
+    for _ in 0..2 {
+        let mut out = Vec::new();
+        mb.read_message(0, &mut out).expect("read big");
+        assert_eq!(out.len(), "Subject: big\r\n\r\n".len() + big.len() + 2);
+        assert_eq!(view(&mut mb, 1), "Subject: s\r\n\r\nsmall\r\nFrom here\r\n");
+        let mut h = Vec::new();
+        mb.read_header(1, &mut h).expect("header");
+        assert_eq!(h, b"Subject: s\r\n\r\n");
+    }
+    let _ = fs::remove_file(&p);
+}
