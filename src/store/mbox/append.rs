@@ -135,7 +135,10 @@ pub fn undo_append(path: &Path, r: &AppendReceipt) -> Result<(), StoreError> {
         );
         return Err(StoreError::new(
             ErrorKind::Io,
-            format!("mailbox changed since the append, left alone: {}", path.display()),
+            format!(
+                "mailbox changed since the append, left alone: {}",
+                path.display()
+            ),
         ));
     }
     // Truncate and make it durable before lowering UIDNEXT: a crash in
@@ -162,7 +165,10 @@ pub fn undo_append(path: &Path, r: &AppendReceipt) -> Result<(), StoreError> {
 }
 
 /// [`append`], returning the [`AppendReceipt`] that [`undo_append`] needs.
-pub fn append_with_receipt(path: &Path, msgs: &[NewMessage<'_>]) -> Result<AppendReceipt, StoreError> {
+pub fn append_with_receipt(
+    path: &Path,
+    msgs: &[NewMessage<'_>],
+) -> Result<AppendReceipt, StoreError> {
     append_checked(path, msgs, None)
 }
 
@@ -514,11 +520,20 @@ mod tests {
 
     #[test]
     fn utf8_sender_kept_in_from_line_and_parses() {
-        let m = NewMessage { data: b"Subject: x\r\n\r\nhi\r\n", from: "jörg@bücher.example", date: (0, 0), flags: Default::default(), keywords: &[] };
+        let m = NewMessage {
+            data: b"Subject: x\r\n\r\nhi\r\n",
+            from: "jörg@bücher.example",
+            date: (0, 0),
+            flags: Default::default(),
+            keywords: &[],
+        };
         let mut out = Vec::new();
         render(&m, 1, None, &mut out);
         let line = &out[..memchr::memchr(b'\n', &out).unwrap() + 1];
-        assert_eq!(line, "From jörg@bücher.example Thu Jan  1 00:00:00 1970\n".as_bytes());
+        assert_eq!(
+            line,
+            "From jörg@bücher.example Thu Jan  1 00:00:00 1970\n".as_bytes()
+        );
         assert_eq!(parse_from_line(line), Some((0, 0)));
     }
 
@@ -528,13 +543,23 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("inbox");
-        let msg = |s: &'static [u8]| NewMessage { data: s, from: "a@b", date: (0, 0), flags: Default::default(), keywords: &[] };
+        let msg = |s: &'static [u8]| NewMessage {
+            data: s,
+            from: "a@b",
+            date: (0, 0),
+            flags: Default::default(),
+            keywords: &[],
+        };
         append(&p, &[msg(b"Subject: 1\n\none\n")]).unwrap();
         let before = std::fs::read(&p).unwrap();
         let r = append_with_receipt(&p, &[msg(b"Subject: 2\n\ntwo\n")]).unwrap();
         assert_eq!((r.old_size, r.uids.clone()), (before.len() as u64, vec![2]));
         assert!(r.base_field.is_some(), "padded X-IMAPbase expected");
-        assert_ne!(std::fs::read(&p).unwrap()[..before.len()], before[..], "UIDNEXT bumped");
+        assert_ne!(
+            std::fs::read(&p).unwrap()[..before.len()],
+            before[..],
+            "UIDNEXT bumped"
+        );
         undo_append(&p, &r).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), before, "bytes and UIDNEXT back");
         // The next append gets the undone UID again.
@@ -560,7 +585,13 @@ mod owner_tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("inbox");
-        let m = NewMessage { data: b"Subject: x\n\nx\n", from: "a@b", date: (0, 0), flags: Default::default(), keywords: &[] };
+        let m = NewMessage {
+            data: b"Subject: x\n\nx\n",
+            from: "a@b",
+            date: (0, 0),
+            flags: Default::default(),
+            keywords: &[],
+        };
         // Missing: never created by append_owned.
         assert!(append_owned(&p, std::slice::from_ref(&m), 0).is_err());
         std::fs::write(&p, b"").unwrap();

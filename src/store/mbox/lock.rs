@@ -697,7 +697,10 @@ mod tests {
         let cases: Vec<(Vec<u8>, Vec<u8>)> = vec![
             (full.clone(), full.clone()),
             (full[..full.len() - 3].to_vec(), b"old\n".to_vec()),
-            ([&b"old\n"[..], &vec![0u8; new.len()]].concat(), b"old\n".to_vec()),
+            (
+                [&b"old\n"[..], &vec![0u8; new.len()]].concat(),
+                b"old\n".to_vec(),
+            ),
         ];
         for (content, want) in cases {
             fs::write(&mb, &content).unwrap();
