@@ -3,10 +3,11 @@
 //! others — all or nothing (issue #6).
 //!
 //! Order: every local append first, each one fsynced by the store and
-//! remembered with the mailbox length before and after it; then the relay
-//! command. If any step fails, the appends already made are undone (the
-//! mailbox is cut back to its old length when nobody appended after us)
-//! and the client gets `451 4.3.0` and will retry. The relay runs last
+//! remembered by its [`AppendReceipt`] (inode and sizes measured under the
+//! lock); then the relay command. If any step fails, the appends already
+//! made are undone with `store::mbox::undo_append`, which cuts the mailbox
+//! back only if it is still exactly as our append left it, and the client
+//! gets `451 4.3.0` and will retry. The relay runs last
 //! because a message handed to another MTA cannot be taken back.
 //!
 //! The session reaches all this through [`Backend`], so transcript tests
@@ -14,6 +15,7 @@
 
 use crate::auth::{Account, AuthError};
 use crate::config::Config;
+use crate::store::mbox::AppendReceipt;
 use crate::store::{Flags, StoreError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -46,15 +48,10 @@ pub trait Backend {
 /// A spool append that can be undone.
 pub struct Appended {
     pub path: PathBuf,
-    pub len_before: u64,
-    pub len_after: u64,
-    /// Inode after the append (0 = not checked): a rewritten (renamed-over)
-    /// mailbox is never cut.
-    pub ino: u64,
+    /// What the store measured under its lock.
+    pub receipt: AppendReceipt,
     /// Whose file it is (the undo runs as this user too).
     pub owner: Option<Account>,
-    /// How our message begins in the file after its From_ line.
-    pub marker: Vec<u8>,
 }
 
 /// Where local copies go; the real one is [`MboxSpool`].
@@ -110,27 +107,93 @@ pub type BecomeUser = Box<dyn Fn(&Account) -> Result<(), String>>;
 /// Appends to the recipient's `inbox` through the mbox store. Started as
 /// root, each append and undo runs in a child process that has become the
 /// recipient first (the mail.local role), so no user's file or directory
-/// is ever opened with root's rights; the child reports back over a pipe.
+/// is opened with root's rights; the child reports back over a pipe.
+///
+/// The one exception (`direct`), which saves a fork per recipient: the
+/// inbox lies in a root-owned spool directory that nobody else can change
+/// the layout of ([`trusted_dir`]: every ancestor owned by root and
+/// writable by others only with the sticky bit, or by `mail_group`), and
+/// the file opened there (O_NOFOLLOW) is a regular file owned by the
+/// recipient with a single link, checked on the descriptor
+/// (`store::mbox::append_owned`). Writing to it as root then reaches
+/// exactly the bytes the recipient could write; what differs is only that
+/// root is not held to the user's disk quota or the blocks ext4 reserves
+/// for root. Anything else (a home-directory inbox, a file not owned by the
+/// recipient) goes through the child as before.
 pub struct MboxSpool {
     pub inbox: String,
     /// `None`: work in this process (not root, or tests).
     pub become_user: Option<BecomeUser>,
     /// Fork even when not root (tests of the child protocol).
     pub fork_always: bool,
+    /// Root may append to a trusted spool directly (see above).
+    pub direct: bool,
+    /// `mail_group`'s gid: a spool directory writable by it is trusted.
+    pub mail_gid: Option<u32>,
+}
+
+/// Whether no one but root (and `mail_gid`, the MDAs' group) can rename or
+/// replace entries in any directory on the way to `path`, so that names
+/// there mean what root checked. Sticky world-writable directories (like
+/// /tmp or a 1777 spool) qualify: others cannot replace root's or the
+/// recipient's entries in them.
+pub fn trusted_dir(path: &Path, mail_gid: Option<u32>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if !path.is_absolute() {
+        return false;
+    }
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        let Ok(m) = std::fs::symlink_metadata(d) else { return false };
+        let mode = m.mode();
+        let sticky = mode & 0o1000 != 0;
+        if !m.file_type().is_dir() || m.uid() != 0 {
+            return false;
+        }
+        if mode & 0o002 != 0 && !sticky {
+            return false;
+        }
+        if mode & 0o020 != 0 && !sticky && Some(m.gid()) != mail_gid && m.gid() != 0 {
+            return false;
+        }
+        dir = d.parent();
+    }
+    true
 }
 
 fn store_err(e: StoreError) -> String {
     e.to_string()
 }
 
+/// What a delivery child reports back: an [`AppendReceipt`] of one message.
+type Words = [u64; 8];
+
+fn receipt_words(r: &AppendReceipt) -> Words {
+    let (off, was) = r.base_field.unwrap_or((u64::MAX, 0));
+    [r.dev, r.ino, r.old_size, r.new_size, u64::from(r.uidvalidity), r.uids.first().copied().map_or(u64::MAX, u64::from), off, u64::from(was)]
+}
+
+fn words_receipt(w: Words) -> AppendReceipt {
+    let [dev, ino, old_size, new_size, validity, uid, off, was] = w;
+    AppendReceipt {
+        dev,
+        ino,
+        old_size,
+        new_size,
+        uidvalidity: validity as u32,
+        uids: u32::try_from(uid).ok().into_iter().collect(),
+        base_field: (off != u64::MAX).then_some((off, was as u32)),
+    }
+}
+
 /// Run `f` as `acct` in a child process when root; its result comes back
-/// as `[u64; 3]` or an error text.
+/// as [`Words`] or an error text.
 fn run_as(
     acct: &Account,
     become_user: Option<&BecomeUser>,
     fork_always: bool,
-    f: impl FnOnce() -> Result<[u64; 3], String>,
-) -> Result<[u64; 3], String> {
+    f: impl FnOnce() -> Result<Words, String>,
+) -> Result<Words, String> {
     use nix::unistd::{fork, ForkResult};
     use std::io::Read;
     let Some(become_user) = become_user else { return f() };
@@ -185,8 +248,8 @@ fn run_as(
             let _ = nix::sys::wait::waitpid(child, None);
             read.map_err(|e| format!("delivery child: {e}"))?;
             match buf.split_first() {
-                Some((0, rest)) if rest.len() == 24 => {
-                    let mut v = [0u64; 3];
+                Some((0, rest)) if rest.len() == 64 => {
+                    let mut v = [0u64; 8];
                     for (i, c) in rest.chunks(8).enumerate() {
                         let mut b = [0u8; 8];
                         b.copy_from_slice(c);
@@ -234,65 +297,57 @@ impl MboxSpool {
         }
     }
 
-    fn append_here(path: &Path, rcpt: &Account, d: &Delivery<'_>) -> Result<[u64; 3], String> {
-        use std::os::unix::fs::MetadataExt;
+    /// As root, into a trusted spool (see [`MboxSpool`]): `Ok(None)` when
+    /// the file is not the recipient's alone, so the child must do it.
+    fn append_direct(path: &Path, rcpt: &Account, d: &Delivery<'_>) -> Result<Option<AppendReceipt>, String> {
         Self::ensure_exists(path, rcpt)?;
-        let meta = |p: &Path| std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()));
-        let len_before = meta(path)?.len();
         let from = if d.sender.is_empty() { "MAILER-DAEMON" } else { d.sender };
         let msg = crate::store::mbox::NewMessage { data: d.message, from, date: d.date, flags: Flags::default(), keywords: &[] };
-        crate::store::mbox::append(path, std::slice::from_ref(&msg)).map_err(store_err)?;
-        let after = meta(path)?;
-        Ok([len_before, after.len(), after.ino()])
+        match crate::store::mbox::append_owned(path, std::slice::from_ref(&msg), rcpt.uid) {
+            Ok(r) => Ok(Some(r)),
+            // Refused before anything was written.
+            Err(e) if e.kind == crate::store::ErrorKind::Permission => Ok(None),
+            Err(e) => Err(store_err(e)),
+        }
     }
 
-    /// Cut the mailbox back to its length before our append, but only
-    /// when what follows that length is exactly our message: it starts with
-    /// a From_ line and our own Return-Path/Received lines (which hold the
-    /// unique queue id), and no other From_ line follows (mboxrd quotes
-    /// body lines, so one would be another writer's message). Anything else
-    /// and the copy stays: a duplicate, never a loss.
+    fn append_here(path: &Path, rcpt: &Account, d: &Delivery<'_>) -> Result<Words, String> {
+        Self::ensure_exists(path, rcpt)?;
+        let from = if d.sender.is_empty() { "MAILER-DAEMON" } else { d.sender };
+        let msg = crate::store::mbox::NewMessage { data: d.message, from, date: d.date, flags: Flags::default(), keywords: &[] };
+        let r = crate::store::mbox::append_with_receipt(path, std::slice::from_ref(&msg)).map_err(store_err)?;
+        Ok(receipt_words(&r))
+    }
+
+    /// Undo through the store, which refuses unless the mailbox is still
+    /// exactly as our append left it (a duplicate, never a loss).
     fn undo_here(a: &Appended) -> Result<(), String> {
-        // TODO(store): an undo under the store's own locks (see report).
-        use std::io::{Read, Seek, SeekFrom};
-        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-        let mut f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&a.path)
-            .map_err(|e| e.to_string())?;
-        let m = f.metadata().map_err(|e| e.to_string())?;
-        if m.len() != a.len_after || (a.ino != 0 && m.ino() != a.ino) {
-            return Err(format!("mailbox changed since append ({} != {})", m.len(), a.len_after));
-        }
-        let mut region = Vec::new();
-        f.seek(SeekFrom::Start(a.len_before)).map_err(|e| e.to_string())?;
-        (&mut f).take(a.len_after.saturating_sub(a.len_before)).read_to_end(&mut region).map_err(|e| e.to_string())?;
-        let ours = region.starts_with(b"From ")
-            && memchr::memchr(b'\n', &region).is_some_and(|nl| region[nl + 1..].starts_with(&a.marker))
-            && memchr::memmem::find(&region[1..], b"\nFrom ").is_none();
-        if !ours {
-            return Err("appended region is not exactly our message".into());
-        }
-        f.set_len(a.len_before).map_err(|e| e.to_string())?;
-        f.sync_all().map_err(|e| e.to_string())
+        crate::store::mbox::undo_append(&a.path, &a.receipt).map_err(store_err)
     }
 }
 
 impl Spool for MboxSpool {
     fn append(&mut self, rcpt: &Account, d: &Delivery<'_>) -> Result<Appended, String> {
         let path = expand(&self.inbox, rcpt);
-        let [len_before, len_after, ino] = run_as(rcpt, self.become_user.as_ref(), self.fork_always, || Self::append_here(&path, rcpt, d))?;
-        // Return-Path and the Received header up to its date: unique per message.
-        let end = memchr::memmem::find(d.message, b";\n\t").unwrap_or(0).min(4096);
-        let marker = d.message[..end].to_vec();
-        Ok(Appended { path, len_before, len_after, ino, owner: Some(rcpt.clone()), marker })
+        if self.direct
+            && self.become_user.is_some()
+            && !self.fork_always
+            && rcpt.uid != 0
+            && nix::unistd::geteuid().is_root()
+            && trusted_dir(&path, self.mail_gid)
+        {
+            if let Some(receipt) = Self::append_direct(&path, rcpt, d)? {
+                // owner None: the undo runs here too (it checks the inode).
+                return Ok(Appended { path, receipt, owner: None });
+            }
+        }
+        let w = run_as(rcpt, self.become_user.as_ref(), self.fork_always, || Self::append_here(&path, rcpt, d))?;
+        Ok(Appended { path, receipt: words_receipt(w), owner: Some(rcpt.clone()) })
     }
 
     fn undo(&mut self, a: &Appended) -> Result<(), String> {
         match &a.owner {
-            Some(owner) => run_as(owner, self.become_user.as_ref(), self.fork_always, || Self::undo_here(a).map(|()| [0; 3])).map(|_| ()),
+            Some(owner) => run_as(owner, self.become_user.as_ref(), self.fork_always, || Self::undo_here(a).map(|()| [0; 8])).map(|_| ()),
             None => Self::undo_here(a),
         }
     }
@@ -354,7 +409,7 @@ impl Backend for SystemBackend<'_> {
             use crate::auth::privilege::{drop_to_with, Home};
             drop_to_with(a, mail_gid, Home::Skip).map_err(|e| e.to_string())
         });
-        let mut spool = MboxSpool { inbox: self.cfg.inbox.clone(), become_user: Some(become_user), fork_always: false };
+        let mut spool = MboxSpool { inbox: self.cfg.inbox.clone(), become_user: Some(become_user), fork_always: false, direct: true, mail_gid };
         let mut relay = CommandRelay { command: self.cfg.relay_command.clone().unwrap_or_default() };
         deliver_all(&mut spool, &mut relay, d)
     }
@@ -381,7 +436,8 @@ mod tests {
             }
             self.log.push(format!("append {}", rcpt.user));
             self.boxes.push((rcpt.user.clone(), 1));
-            Ok(Appended { path: PathBuf::from(&rcpt.user), len_before: 0, len_after: 1, ino: 0, owner: None, marker: Vec::new() })
+            let receipt = AppendReceipt { dev: 0, ino: 0, old_size: 0, new_size: 1, uidvalidity: 1, uids: vec![1], base_field: None };
+            Ok(Appended { path: PathBuf::from(&rcpt.user), receipt, owner: None })
         }
         fn undo(&mut self, a: &Appended) -> Result<(), String> {
             self.log.push(format!("undo {}", a.path.display()));
@@ -461,40 +517,80 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    fn spool_msg<'a>(local: &'a [Account], message: &'a [u8]) -> Delivery<'a> {
+        Delivery { sender: "s@x", date: (0, 0), local, remote: &[], message, return_path_len: 0 }
+    }
+
     #[test]
     fn spool_undo_only_our_own_message() {
         let dir = std::env::temp_dir().join(format!("postern-undo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("box");
         let old = b"From a Thu Jan  1 00:00:00 1970\nSubject: old\n\nx\n\n".to_vec();
-        let ours = b"From s Thu Jan  1 00:00:00 1970\nReturn-Path: <s>\nReceived: id 1\n\n>From body\n\n".to_vec();
         let other = b"From o Thu Jan  1 00:00:00 1970\nSubject: other\n\n".to_vec();
-        let undo = |content: &[u8], before: usize, marker: &[u8]| {
-            std::fs::write(&p, content).unwrap();
-            let a = Appended {
-                path: p.clone(),
-                len_before: before as u64,
-                len_after: content.len() as u64,
-                ino: 0,
-                owner: None,
-                marker: marker.to_vec(),
+        let rcpt = [acct("alice")];
+        // (what happens between our append and the undo, undone?)
+        enum Between {
+            Nothing,
+            OtherWriterAppends,
+            Replaced,
+        }
+        for (between, undone) in [(Between::Nothing, true), (Between::OtherWriterAppends, false), (Between::Replaced, false)] {
+            std::fs::write(&p, &old).unwrap();
+            let mut spool = MboxSpool { inbox: p.display().to_string(), become_user: None, fork_always: false, direct: false, mail_gid: None };
+            let msg = b"Return-Path: <s@x>\nSubject: ours\n\nbody\n";
+            let a = spool.append(&rcpt[0], &spool_msg(&rcpt, msg)).unwrap();
+            assert_eq!(a.receipt.old_size, old.len() as u64);
+            let ours = std::fs::read(&p).unwrap();
+            assert_eq!(a.receipt.new_size, ours.len() as u64);
+            let expect = match between {
+                Between::Nothing => old.clone(),
+                Between::OtherWriterAppends => {
+                    let m = crate::store::mbox::NewMessage { data: b"Subject: other\n\nz\n", from: "o@x", date: (0, 0), flags: Flags::default(), keywords: &[] };
+                    crate::store::mbox::append(&p, std::slice::from_ref(&m)).unwrap();
+                    std::fs::read(&p).unwrap()
+                }
+                Between::Replaced => {
+                    let tmp = dir.join("new");
+                    std::fs::write(&tmp, [&ours[..], &other[..]].concat()).unwrap();
+                    std::fs::rename(&tmp, &p).unwrap();
+                    // same length as after our append, different inode
+                    let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+                    f.set_len(ours.len() as u64).unwrap();
+                    ours.clone()
+                }
             };
-            let r = MboxSpool::undo_here(&a);
-            (r.is_ok(), std::fs::read(&p).unwrap())
-        };
-        // (file, length before our append, marker) → undone?
-        let cases: Vec<(Vec<u8>, usize, &[u8], bool)> = vec![
-            ([old.clone(), ours.clone()].concat(), old.len(), b"Return-Path: <s>\nReceived: id 1", true),
-            // another writer appended between our stat and the store's lock
-            ([old.clone(), other.clone(), ours.clone()].concat(), old.len(), b"Return-Path: <s>\nReceived: id 1", false),
-            // ... or after our append, before our second stat
-            ([old.clone(), ours.clone(), other.clone()].concat(), old.len(), b"Return-Path: <s>\nReceived: id 1", false),
-            ([old.clone(), ours.clone()].concat(), old.len(), b"Return-Path: <s>\nReceived: id 2", false),
-        ];
-        for (content, before, marker, undone) in cases {
-            let (ok, after) = undo(&content, before, marker);
-            assert_eq!(ok, undone);
-            assert_eq!(after, if undone { content[..before].to_vec() } else { content.clone() });
+            assert_eq!(spool.undo(&a).is_ok(), undone);
+            assert_eq!(std::fs::read(&p).unwrap(), expect);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn trusted_dir_table() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = nix::unistd::geteuid().is_root();
+        let dir = std::env::temp_dir().join(format!("postern-trust-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let set = |m: u32| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(m)).unwrap();
+        // (mode of the spool dir, trusted when we are root and own it)
+        for (mode, want) in [(0o755, true), (0o1777, true), (0o777, false), (0o775, true), (0o2775, true)] {
+            set(mode);
+            // group of a fresh dir under /tmp is root's (0) when root
+            assert_eq!(trusted_dir(&dir.join("alice"), None), want && root, "{mode:o}");
+        }
+        set(0o755);
+        assert!(!trusted_dir(Path::new("relative/alice"), None));
+        if root {
+            let link = dir.join("link");
+            std::os::unix::fs::symlink("/tmp", &link).unwrap();
+            assert!(!trusted_dir(&link.join("alice"), None), "symlinked directory");
+            let user = dir.join("user");
+            std::fs::create_dir(&user).unwrap();
+            std::os::unix::fs::chown(&user, Some(5000), Some(5000)).unwrap();
+            assert!(!trusted_dir(&user.join("alice"), None), "user-owned directory");
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -504,10 +600,15 @@ mod tests {
         let a = acct("alice");
         let become_ok: BecomeUser = Box::new(|_| Ok(()));
         let become_fail: BecomeUser = Box::new(|a| Err(format!("cannot become {}", a.user)));
-        assert_eq!(run_as(&a, Some(&become_ok), true, || Ok([1, 2, u64::MAX])), Ok([1, 2, u64::MAX]));
+        let w = [1, 2, u64::MAX, 4, 5, 6, 7, 8];
+        assert_eq!(run_as(&a, Some(&become_ok), true, || Ok(w)), Ok(w));
         assert_eq!(run_as(&a, Some(&become_ok), true, || Err("disk full".into())), Err("disk full".to_string()));
-        assert_eq!(run_as(&a, Some(&become_fail), true, || Ok([0; 3])), Err("cannot become alice".to_string()));
-        assert_eq!(run_as(&a, None, true, || Ok([7; 3])), Ok([7; 3]));
+        assert_eq!(run_as(&a, Some(&become_fail), true, || Ok([0; 8])), Err("cannot become alice".to_string()));
+        assert_eq!(run_as(&a, None, true, || Ok([7; 8])), Ok([7; 8]));
+        let r = AppendReceipt { dev: 9, ino: 8, old_size: 7, new_size: 70, uidvalidity: 5, uids: vec![4], base_field: Some((30, 3)) };
+        assert_eq!(words_receipt(receipt_words(&r)), r);
+        let r = AppendReceipt { base_field: None, ..r };
+        assert_eq!(words_receipt(receipt_words(&r)), r);
     }
 
     #[test]

@@ -23,7 +23,18 @@
 //!    before step 2 and cleared (fsynced) after step 4; whoever takes over
 //!    the stale lock of a crashed appender truncates the partial message
 //!    away before anything else (`lock.rs`, "Appends are all or nothing").
+//!    The record carries a checksum of `out`, so clearing it afterwards
+//!    needs no fsync: a lost clearing finds the message whole and keeps it.
 //!    Bytes that were in the file before are never touched.
+//! 5. [`append_with_receipt`] returns what it measured under the lock
+//!    ([`AppendReceipt`]); [`undo_append`] takes the append back later (an
+//!    all-or-nothing delivery whose other half failed), but only while the
+//!    file is provably untouched since: same inode, size still the
+//!    receipt's new size, both checked under both locks. Anything else
+//!    means someone else's bytes may follow ours, so it refuses and leaves
+//!    the file alone (a duplicate, never a loss). It also lowers the
+//!    X-IMAPbase UIDNEXT it had bumped when the digits are still ours, so
+//!    the undone UIDs are not skipped.
 
 use super::headers::{self, Render, PAD};
 use super::scan::{self, parse_from_line};
@@ -34,15 +45,42 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
+/// What an append measured under the lock, enough to undo it safely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendReceipt {
+    pub dev: u64,
+    pub ino: u64,
+    pub old_size: u64,
+    pub new_size: u64,
+    pub uidvalidity: u32,
+    pub uids: Vec<u32>,
+    /// Offset of the zero-padded X-IMAPbase UIDNEXT digits we rewrote and
+    /// the value they held before (`None`: not touched).
+    pub base_field: Option<(u64, u32)>,
+}
+
 /// Append messages to the mbox at `path` under its locks, all or nothing,
 /// fsynced before returning. Returns (uidvalidity, uids) for UIDPLUS.
 pub fn append(path: &Path, msgs: &[NewMessage<'_>]) -> Result<(u32, Vec<u32>), StoreError> {
-    super::rewrite::ignore_sigxfsz();
+    append_with_receipt(path, msgs).map(|r| (r.uidvalidity, r.uids))
+}
+
+/// Open `path` read-write (never through a symlink, creating it 0600 if
+/// `create`) and take both locks, retrying while a rewrite renames a new
+/// file there.
+/// With `owner`, the opened file must belong to that uid and have no
+/// other hard link, checked on the descriptor (so a file swapped in after
+/// any earlier check is caught too).
+fn open_locked(
+    path: &Path,
+    create: bool,
+    owner: Option<u32>,
+) -> Result<(File, lock::Locked), StoreError> {
     for _ in 0..5 {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
+            .create(create)
             .truncate(false)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW)
@@ -55,18 +93,106 @@ pub fn append(path: &Path, msgs: &[NewMessage<'_>]) -> Result<(u32, Vec<u32>), S
                 format!("not a regular file: {}", path.display()),
             ));
         }
+        if let Some(uid) = owner {
+            if fm.uid() != uid || fm.nlink() != 1 {
+                return Err(StoreError::new(
+                    ErrorKind::Permission,
+                    format!(
+                        "not owned by uid {uid} alone (uid {}, {} links): {}",
+                        fm.uid(),
+                        fm.nlink(),
+                        path.display()
+                    ),
+                ));
+            }
+        }
         let dup = file.try_clone().map_err(|e| io_error("dup", path, e))?;
-        let mut l = lock::Locked::take(path, dup, true)?;
+        let l = lock::Locked::take(path, dup, true)?;
         let pm = std::fs::metadata(path).map_err(|e| io_error("stat", path, e))?;
         if pm.ino() != fm.ino() || pm.dev() != fm.dev() {
             continue;
         }
-        return append_locked(path, &file, &mut l, msgs);
+        return Ok((file, l));
     }
     Err(StoreError::new(
         ErrorKind::LockTimeout,
         format!("file keeps being replaced: {}", path.display()),
     ))
+}
+
+/// Take back the append `r` describes, under both locks, only if the file
+/// at `path` is still that inode and exactly `r.new_size` long (see module
+/// doc, step 5). Refusing leaves every byte in place and returns `Err`.
+pub fn undo_append(path: &Path, r: &AppendReceipt) -> Result<(), StoreError> {
+    let (file, _l) = open_locked(path, false, None)?;
+    let m = file.metadata().map_err(|e| io_error("fstat", path, e))?;
+    if m.dev() != r.dev || m.ino() != r.ino || m.len() != r.new_size || r.old_size > r.new_size {
+        log::warn!(
+            "undo append refused path={} size={} expected={} ino={} expected_ino={}",
+            path.display(),
+            m.len(),
+            r.new_size,
+            m.ino(),
+            r.ino
+        );
+        return Err(StoreError::new(
+            ErrorKind::Io,
+            format!(
+                "mailbox changed since the append, left alone: {}",
+                path.display()
+            ),
+        ));
+    }
+    // Truncate and make it durable before lowering UIDNEXT: a crash in
+    // between only skips UIDs, never reuses one still in the file.
+    file.set_len(r.old_size)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| io_error("truncate", path, e))?;
+    if let (Some((off, before)), Some(&last)) = (r.base_field, r.uids.last()) {
+        let ours = format!("{last:010}");
+        let mut cur = [0u8; 10];
+        if off + 10 <= r.old_size
+            && file.read_exact_at(&mut cur, off).is_ok()
+            && cur == ours.as_bytes()
+        {
+            let back = format!("{before:010}");
+            if back.len() == 10 {
+                let _ = file
+                    .write_all_at(back.as_bytes(), off)
+                    .and_then(|_| file.sync_data());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`append`], returning the [`AppendReceipt`] that [`undo_append`] needs.
+pub fn append_with_receipt(
+    path: &Path,
+    msgs: &[NewMessage<'_>],
+) -> Result<AppendReceipt, StoreError> {
+    append_checked(path, msgs, None)
+}
+
+/// [`append_with_receipt`] to an existing mailbox that must be owned by
+/// `owner` alone (one link), checked on the opened descriptor: for an MDA
+/// running as root that appends without becoming the user.
+pub fn append_owned(
+    path: &Path,
+    msgs: &[NewMessage<'_>],
+    owner: u32,
+) -> Result<AppendReceipt, StoreError> {
+    append_checked(path, msgs, Some(owner))
+}
+
+fn append_checked(
+    path: &Path,
+    msgs: &[NewMessage<'_>],
+    owner: Option<u32>,
+) -> Result<AppendReceipt, StoreError> {
+    super::rewrite::ignore_sigxfsz();
+    let (file, mut l) = open_locked(path, owner.is_none(), owner)?;
+    append_locked(path, &file, &mut l, msgs)
 }
 
 /// What the file says about UIDs: (uidvalidity, uidnext, X-IMAPbase
@@ -79,8 +205,13 @@ struct UidState {
 }
 
 fn uid_state(file: &File, size: u64) -> std::io::Result<UidState> {
-    let head_end = size.min(256 * 1024);
-    let sc = scan::scan_file(file, 0, head_end)?;
+    // Only the first (real) message's header matters: a short read
+    // usually holds it and the start of the next two, which proves the
+    // header complete; otherwise as far as 256 KB, as before.
+    let mut sc = scan::scan_file(file, 0, size.min(16 * 1024))?;
+    if size > 16 * 1024 && sc.entries.len() < 3 {
+        sc = scan::scan_file(file, 0, size.min(256 * 1024))?;
+    }
     let first = match sc.entries.first() {
         Some(e) => e.clone(),
         None => {
@@ -212,11 +343,9 @@ fn append_locked(
     file: &File,
     lock: &mut lock::Locked,
     msgs: &[NewMessage<'_>],
-) -> Result<(u32, Vec<u32>), StoreError> {
-    let size = file
-        .metadata()
-        .map_err(|e| io_error("fstat", path, e))?
-        .len();
+) -> Result<AppendReceipt, StoreError> {
+    let fm = file.metadata().map_err(|e| io_error("fstat", path, e))?;
+    let size = fm.len();
     let st = uid_state(file, size).map_err(|e| io_error("read", path, e))?;
     // A file without messages: the value readers derive from it (mod.rs).
     let validity = st.validity;
@@ -247,13 +376,21 @@ fn append_locked(
         };
         render(m, uids[i], base, &mut out);
     }
-    lock.begin_append(size, size + out.len() as u64)
+    lock.begin_append(size, size + out.len() as u64, Some(lock::checksum(&out)))
         .map_err(|e| io_error("append record", path, e))?;
+    let mut base_field = None;
     if let Some(off) = st.base_field {
         let digits = format!("{:010}", next_after - 1);
         if digits.len() == 10 {
+            let mut was = [0u8; 10];
+            file.read_exact_at(&mut was, off)
+                .map_err(|e| io_error("read", path, e))?;
             file.write_all_at(digits.as_bytes(), off)
                 .map_err(|e| io_error("write", path, e))?;
+            base_field = std::str::from_utf8(&was)
+                .ok()
+                .and_then(|w| w.parse::<u32>().ok())
+                .map(|w| (off, w));
         }
     }
     let res = file
@@ -266,17 +403,31 @@ fn append_locked(
         let _ = lock.end_append();
         return Err(io_error("append", path, e));
     }
-    Ok((validity, uids))
+    Ok(AppendReceipt {
+        dev: fm.dev(),
+        ino: fm.ino(),
+        old_size: size,
+        new_size: size + out.len() as u64,
+        uidvalidity: validity,
+        uids,
+        base_field,
+    })
+}
+
+/// The envelope sender as the From_ line shows it: raw UTF-8 as UW and
+/// Dovecot write it (SMTPUTF8, RFC 6531), but never a byte that would
+/// break the line — whitespace, CR/LF, other controls (C0, DEL, C1) — and
+/// at most 256 characters.
+fn from_line_sender(from: &str) -> String {
+    from.chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .take(256)
+        .collect()
 }
 
 /// One message in mbox form (see module doc, step 3).
 pub(crate) fn render(m: &NewMessage<'_>, uid: u32, base: Option<(u32, u32)>, out: &mut Vec<u8>) {
-    let sender: String = m
-        .from
-        .chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(256)
-        .collect();
+    let sender = from_line_sender(m.from);
     let sender = if sender.is_empty() {
         "MAILER-DAEMON".to_string()
     } else {
@@ -341,4 +492,113 @@ pub(crate) fn render(m: &NewMessage<'_>, uid: u32, base: Option<(u32, u32)>, out
         out.push(b'\n');
     }
     out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_line_sender_table() {
+        for (input, want) in [
+            ("a@b.example", "a@b.example"),
+            ("jörg@bücher.example", "jörg@bücher.example"),
+            ("用户@例子.广告", "用户@例子.广告"),
+            ("a b\r\nFrom x@y\t@z", "abFromx@y@z"),
+            ("\u{0}\u{7f}\u{85}\u{a0}\u{2028}x", "x"),
+            ("", ""),
+        ] {
+            assert_eq!(from_line_sender(input), want, "{input:?}");
+        }
+        assert_eq!(from_line_sender(&"é".repeat(300)).chars().count(), 256);
+    }
+
+    #[test]
+    fn utf8_sender_kept_in_from_line_and_parses() {
+        let m = NewMessage {
+            data: b"Subject: x\r\n\r\nhi\r\n",
+            from: "jörg@bücher.example",
+            date: (0, 0),
+            flags: Default::default(),
+            keywords: &[],
+        };
+        let mut out = Vec::new();
+        render(&m, 1, None, &mut out);
+        let line = &out[..memchr::memchr(b'\n', &out).unwrap() + 1];
+        assert_eq!(
+            line,
+            "From jörg@bücher.example Thu Jan  1 00:00:00 1970\n".as_bytes()
+        );
+        assert_eq!(parse_from_line(line), Some((0, 0)));
+    }
+
+    #[test]
+    fn undo_restores_file_and_uidnext_or_refuses() {
+        let dir = std::env::temp_dir().join(format!("postern-undo-append-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("inbox");
+        let msg = |s: &'static [u8]| NewMessage {
+            data: s,
+            from: "a@b",
+            date: (0, 0),
+            flags: Default::default(),
+            keywords: &[],
+        };
+        append(&p, &[msg(b"Subject: 1\n\none\n")]).unwrap();
+        let before = std::fs::read(&p).unwrap();
+        let r = append_with_receipt(&p, &[msg(b"Subject: 2\n\ntwo\n")]).unwrap();
+        assert_eq!((r.old_size, r.uids.clone()), (before.len() as u64, vec![2]));
+        assert!(r.base_field.is_some(), "padded X-IMAPbase expected");
+        assert_ne!(
+            std::fs::read(&p).unwrap()[..before.len()],
+            before[..],
+            "UIDNEXT bumped"
+        );
+        undo_append(&p, &r).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), before, "bytes and UIDNEXT back");
+        // The next append gets the undone UID again.
+        let r2 = append_with_receipt(&p, &[msg(b"Subject: 3\n\nthree\n")]).unwrap();
+        assert_eq!(r2.uids, vec![2]);
+        // Another writer appended after us: undo refuses, nothing lost.
+        append(&p, &[msg(b"Subject: 4\n\nfour\n")]).unwrap();
+        let both = std::fs::read(&p).unwrap();
+        assert!(undo_append(&p, &r2).is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), both);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod owner_tests {
+    use super::*;
+
+    #[test]
+    fn append_owned_checks_the_descriptor() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("postern-owned-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("inbox");
+        let m = NewMessage {
+            data: b"Subject: x\n\nx\n",
+            from: "a@b",
+            date: (0, 0),
+            flags: Default::default(),
+            keywords: &[],
+        };
+        // Missing: never created by append_owned.
+        assert!(append_owned(&p, std::slice::from_ref(&m), 0).is_err());
+        std::fs::write(&p, b"").unwrap();
+        let me = std::fs::metadata(&p).unwrap().uid();
+        assert!(append_owned(&p, std::slice::from_ref(&m), me.wrapping_add(1)).is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"");
+        // A second hard link: refused.
+        std::fs::hard_link(&p, dir.join("other")).unwrap();
+        assert!(append_owned(&p, std::slice::from_ref(&m), me).is_err());
+        std::fs::remove_file(dir.join("other")).unwrap();
+        let r = append_owned(&p, std::slice::from_ref(&m), me).unwrap();
+        assert_eq!(r.uids, vec![1]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

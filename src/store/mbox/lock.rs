@@ -31,6 +31,16 @@
 //! locker — `Mailbox::open`/`sync`, write-back, append — goes through
 //! this, so the partial message is gone before anyone reads it.
 //!
+//!
+//! The record also carries a checksum (64-bit FNV-1a) of the bytes the
+//! append writes after the old size. Recovery truncates only when those
+//! bytes are not all there: a complete append is kept (at worst a
+//! duplicate the client retries, never a loss). That is what lets the
+//! appender clear the record after success *without* an fsync: if the
+//! clearing is lost in a crash, the message was already fsynced, so its
+//! checksum matches and recovery leaves it alone. The record written before
+//! the append is still fsynced: that one is what finds a partial message.
+//!
 //! Without a dot-lock (directory not writable) the same record goes to
 //! `/var/tmp/.postern-append.<euid>.<dev>.<ino>` (a directory that survives
 //! reboots), fsynced with its directory; every locker checks that file
@@ -80,14 +90,37 @@ pub(crate) struct AppendRecord {
     pub ino: u64,
     pub old_size: u64,
     pub new_size: u64,
+    /// [`checksum`] of the appended bytes (records written by older
+    /// versions have none: recovery then truncates whatever is there).
+    pub sum: Option<u64>,
+}
+
+/// 64-bit FNV-1a: enough to tell a complete append from a partial or
+/// zero-filled one after a crash; not a defence against an adversary, who
+/// could not write the mailbox anyway.
+pub(crate) fn checksum(data: &[u8]) -> u64 {
+    checksum_more(0xcbf2_9ce4_8422_2325, data)
+}
+
+fn checksum_more(mut h: u64, data: &[u8]) -> u64 {
+    for &b in data {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 impl AppendRecord {
     fn render(&self) -> String {
-        format!(
-            "append {} {} {} {}\n",
-            self.dev, self.ino, self.old_size, self.new_size
-        )
+        match self.sum {
+            Some(sum) => format!(
+                "append {} {} {} {} {sum:016x}\n",
+                self.dev, self.ino, self.old_size, self.new_size
+            ),
+            None => format!(
+                "append {} {} {} {}\n",
+                self.dev, self.ino, self.old_size, self.new_size
+            ),
+        }
     }
 
     /// The record in a lock file's text, if any (any line may hold it).
@@ -101,6 +134,10 @@ impl AppendRecord {
                 ino: n()?,
                 old_size: n()?,
                 new_size: n()?,
+                sum: match w.next() {
+                    None => None,
+                    Some(x) => Some(u64::from_str_radix(x, 16).ok()?),
+                },
             };
             (r.old_size <= r.new_size).then_some(r)
         })
@@ -320,6 +357,8 @@ pub(crate) struct Locked {
     dot: DotLock,
     /// The `/var/tmp` record file of an append in progress without dot-lock.
     companion: Option<(PathBuf, File)>,
+    /// The append in progress has a checksummed record.
+    summed: bool,
 }
 
 impl Locked {
@@ -343,12 +382,20 @@ impl Locked {
             file: Some(file),
             dot,
             companion: None,
+            summed: false,
         })
     }
 
     /// Record an append about to grow the mailbox from `old_size` to
     /// `new_size`, durably, before any byte of it is written.
-    pub(crate) fn begin_append(&mut self, old_size: u64, new_size: u64) -> io::Result<()> {
+    /// `sum` is the [`checksum`] of the bytes to be written; with it,
+    /// [`end_append`](Self::end_append) need not fsync.
+    pub(crate) fn begin_append(
+        &mut self,
+        old_size: u64,
+        new_size: u64,
+        sum: Option<u64>,
+    ) -> io::Result<()> {
         let m = match &self.file {
             Some(f) => f.metadata()?,
             None => return Err(io::Error::from(io::ErrorKind::NotFound)),
@@ -358,7 +405,9 @@ impl Locked {
             ino: m.ino(),
             old_size,
             new_size,
+            sum,
         };
+        self.summed = sum.is_some();
         if let Some(f) = &self.dot.file {
             use std::os::unix::fs::FileExt;
             f.write_all_at(rec.render().as_bytes(), self.dot.pid_len)?;
@@ -383,16 +432,23 @@ impl Locked {
 
     /// The append is complete and fsynced: drop the record, durably, so a
     /// later takeover cannot undo it.
+    /// With a checksummed record the clearing need not be durable (see
+    /// module doc), which saves an fsync per delivery.
     pub(crate) fn end_append(&mut self) -> io::Result<()> {
+        let durable = !std::mem::take(&mut self.summed);
         if let Some((cp, f)) = self.companion.take() {
             f.set_len(0)?;
-            f.sync_data()?;
+            if durable {
+                f.sync_data()?;
+            }
             let _ = fs::remove_file(cp);
             return Ok(());
         }
         if let Some(f) = &self.dot.file {
             f.set_len(self.dot.pid_len)?;
-            f.sync_data()?;
+            if durable {
+                f.sync_data()?;
+            }
         }
         Ok(())
     }
@@ -428,9 +484,25 @@ fn read_companion(p: &Path) -> Option<AppendRecord> {
     AppendRecord::parse(&t)
 }
 
+/// [`checksum`] of the file's bytes in `[from, to)`.
+fn region_sum(f: &File, from: u64, to: u64) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut h = checksum(&[]);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(buf.len() as u64) as usize;
+        f.read_exact_at(&mut buf[..n], at).ok()?;
+        h = checksum_more(h, &buf[..n]);
+        at += n as u64;
+    }
+    Some(h)
+}
+
 /// Undo an interrupted append (see module doc); called holding both locks.
 fn recover_append(path: &Path, r: &AppendRecord) {
     let f = match OpenOptions::new()
+        .read(true)
         .write(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
@@ -447,6 +519,15 @@ fn recover_append(path: &Path, r: &AppendRecord) {
     };
     if m.dev() != r.dev || m.ino() != r.ino || m.len() <= r.old_size {
         return;
+    }
+    if let Some(sum) = r.sum {
+        if m.len() >= r.new_size && region_sum(&f, r.old_size, r.new_size) == Some(sum) {
+            log::info!(
+                "append recovery: {} holds the whole interrupted append; kept",
+                path.display()
+            );
+            return;
+        }
     }
     if m.len() > r.new_size {
         log::warn!(
@@ -545,6 +626,8 @@ mod tests {
             ("123\nappend 1 2 5 4\n", None),
             ("123\nappend 1 2 x 4\n", None),
             ("append 9 8 0 7", Some((9, 8, 0, 7))),
+            ("append 9 8 0 7 00000000000000ff\n", Some((9, 8, 0, 7))),
+            ("append 9 8 0 7 zz\n", None),
         ];
         for &(t, want) in cases {
             let got =
@@ -588,7 +671,7 @@ mod tests {
 
         // A completed append leaves no record behind.
         let mut l = Locked::take(&mb, rw(&mb), true).unwrap();
-        l.begin_append(4, 9).unwrap();
+        l.begin_append(4, 9, None).unwrap();
         assert!(fs::read_to_string(d.join("box.lock"))
             .unwrap()
             .contains("append "));
@@ -600,6 +683,46 @@ mod tests {
         drop(l);
         drop(Locked::take(&mb, rw(&mb), true).unwrap());
         assert_eq!(fs::read(&mb).unwrap(), b"old\nnew\n\n");
+    }
+
+    /// With a checksum in the record, recovery keeps a complete append
+    /// (its clearing was lost) and truncates a partial one.
+    #[test]
+    fn checksummed_record_keeps_complete_append() {
+        let d = tmpdir("recover-sum");
+        let mb = d.join("box");
+        let new = b"From a Thu Jan  1 00:00:00 1970\n\nnew\n\n";
+        let full = [&b"old\n"[..], new].concat();
+        // (file content, expected after recovery)
+        let cases: Vec<(Vec<u8>, Vec<u8>)> = vec![
+            (full.clone(), full.clone()),
+            (full[..full.len() - 3].to_vec(), b"old\n".to_vec()),
+            (
+                [&b"old\n"[..], &vec![0u8; new.len()]].concat(),
+                b"old\n".to_vec(),
+            ),
+        ];
+        for (content, want) in cases {
+            fs::write(&mb, &content).unwrap();
+            let m = fs::metadata(&mb).unwrap();
+            let rec = AppendRecord {
+                dev: m.dev(),
+                ino: m.ino(),
+                old_size: 4,
+                new_size: full.len() as u64,
+                sum: Some(checksum(new)),
+            };
+            fs::write(d.join("box.lock"), format!("999999999\n{}", rec.render())).unwrap();
+            drop(Locked::take(&mb, rw(&mb), false).unwrap());
+            assert_eq!(fs::read(&mb).unwrap(), want);
+        }
+        // The appender's own clearing: no fsync, record gone all the same.
+        let mut l = Locked::take(&mb, rw(&mb), true).unwrap();
+        l.begin_append(4, 9, Some(1)).unwrap();
+        l.end_append().unwrap();
+        assert!(!fs::read_to_string(d.join("box.lock"))
+            .unwrap()
+            .contains("append"));
     }
 
     #[test]
