@@ -409,7 +409,11 @@ impl Backend for SystemBackend<'_> {
             use crate::auth::privilege::{drop_to_with, Home};
             drop_to_with(a, mail_gid, Home::Skip).map_err(|e| e.to_string())
         });
-        let mut spool = MboxSpool { inbox: self.cfg.inbox.clone(), become_user: Some(become_user), fork_always: false, direct: true, mail_gid };
+        // `direct` stays off: DESIGN.md has a user's mail touched only with
+        // that user's ids (as Postfix local, Exim appendfile and Dovecot LDA
+        // do), and root would escape the recipient's disk quota. The direct
+        // path is kept, tested, for a future opt-in key.
+        let mut spool = MboxSpool { inbox: self.cfg.inbox.clone(), become_user: Some(become_user), fork_always: false, direct: false, mail_gid };
         let mut relay = CommandRelay { command: self.cfg.relay_command.clone().unwrap_or_default() };
         deliver_all(&mut spool, &mut relay, d)
     }
