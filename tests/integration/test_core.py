@@ -428,6 +428,7 @@ def test_pam_login_drops_to_user(sandbox, inetd, cwrap, proto):
     os.close(fd)
     try:
         lst = inetd.start(proto.program, "-s", env=cwrap)
+        pam_wrapper_settle()
         with tls_ctx(sandbox).wrap_socket(lst.connect()) as s:
             got = converse(s, proto.login_user_pass("alice", ALICE_PASSWORD), proto)
             assert got.splitlines()[-1].startswith(proto.ok), got
@@ -451,6 +452,14 @@ def test_pam_login_drops_to_user(sandbox, inetd, cwrap, proto):
     assert ALICE_PASSWORD not in log and ALICE_PASSWORD.encode() not in got
 
 
+def pam_wrapper_settle():
+    """Let the readiness probe's server process exit first: pam_wrapper
+    1.1.4 copies its service files into a shared temporary directory when
+    each process starts, and two processes starting together can garble
+    them (seen here as a spurious "internal error" PAM result)."""
+    time.sleep(0.5)
+
+
 @pytest.mark.parametrize("case,user,password,service,reason", [
     ("wrong password", "alice", "Wr0ng-pass-Zz", "pop", r"bad credentials"),
     ("unknown user", "mallory", "Unkn0wn-pass-Zz", "pop", r"bad credentials"),
@@ -460,6 +469,7 @@ def test_pam_login_drops_to_user(sandbox, inetd, cwrap, proto):
 def test_pam_refusals(sandbox, inetd, cwrap, proto, case, user, password, service, reason):
     pam_sandbox(sandbox, cwrap, proto)
     lst = inetd.start(proto.program, "-s", "-o", f"pam_service={service}", env=cwrap)
+    pam_wrapper_settle()
     with tls_ctx(sandbox).wrap_socket(lst.connect()) as s:
         got = converse(s, proto.login_user_pass(user, password), proto)
         last = got.splitlines()[-1]
