@@ -11,10 +11,16 @@ use postern::store::Flags;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// Peak RSS of this program. VmHWM belongs to the address space, so it
+/// starts afresh at exec; getrusage's ru_maxrss does not (Linux carries it
+/// over execve), which made a Python driver's own 33 MB show up here.
 fn max_rss_mb() -> f64 {
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    ru.ru_maxrss as f64 / 1024.0
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// Prints the store's debug lines (phase timings of a rewrite).
