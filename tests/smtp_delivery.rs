@@ -28,7 +28,7 @@ fn delivery<'a>(local: &'a [Account]) -> Delivery<'a> {
 fn delivers_to_every_recipient_with_from_line_and_quoting() {
     let d = tmpdir("ok");
     let users = [acct("alice", &d), acct("bob", &d)];
-    let mut spool = MboxSpool { inbox: format!("{}/%u", d.display()), become_user: None, fork_always: false, direct: false, mail_gid: None };
+    let mut spool = MboxSpool { inbox: format!("{}/%u", d.display()), become_user: None, fork_always: false };
     let mut relay = CommandRelay { command: String::new() };
     deliver_all(&mut spool, &mut relay, &delivery(&users)).unwrap();
     for u in ["alice", "bob"] {
@@ -49,7 +49,7 @@ fn one_failure_rolls_back_the_others() {
     // bob's inbox cannot be created: his "spool" is a directory.
     std::fs::create_dir_all(d.join("bob")).unwrap();
     let users = [acct("alice", &d), acct("bob", &d)];
-    let mut spool = MboxSpool { inbox: format!("{}/%u", d.display()), become_user: None, fork_always: false, direct: false, mail_gid: None };
+    let mut spool = MboxSpool { inbox: format!("{}/%u", d.display()), become_user: None, fork_always: false };
     let mut relay = CommandRelay { command: String::new() };
     // alice already has one message: it must survive untouched.
     deliver_all(&mut spool, &mut relay, &delivery(&users[..1])).unwrap();
@@ -72,7 +72,7 @@ fn failing_relay_rolls_back_local_copies() {
     let d = tmpdir("relay");
     let users = [acct("alice", &d)];
     let remote = ["x@far.example".to_string()];
-    let mut spool = MboxSpool { inbox: format!("{}/%u", d.display()), become_user: None, fork_always: false, direct: false, mail_gid: None };
+    let mut spool = MboxSpool { inbox: format!("{}/%u", d.display()), become_user: None, fork_always: false };
     let mut relay = CommandRelay { command: "/bin/false".into() };
     let mut del = delivery(&users);
     del.remote = &remote;
@@ -99,7 +99,7 @@ fn delivery_child_becomes_the_recipient() {
     } else {
         Box::new(|_| Ok(()))
     };
-    let mut spool = MboxSpool { inbox: format!("{}/%u", d.display()), become_user: Some(become_user), fork_always: true, direct: false, mail_gid: None };
+    let mut spool = MboxSpool { inbox: format!("{}/%u", d.display()), become_user: Some(become_user), fork_always: true };
     let mut relay = CommandRelay { command: String::new() };
     let users = [user.clone()];
     deliver_all(&mut spool, &mut relay, &delivery(&users)).unwrap();
@@ -176,7 +176,7 @@ fn serve_conn_end_to_end_with_passwd_file_and_store() {
 fn utf8_envelope_sender_kept_raw_in_from_line() {
     let d = tmpdir("utf8");
     let users = [acct("alice", &d)];
-    let mut spool = MboxSpool { inbox: format!("{}/%u", d.display()), become_user: None, fork_always: false, direct: false, mail_gid: None };
+    let mut spool = MboxSpool { inbox: format!("{}/%u", d.display()), become_user: None, fork_always: false };
     let mut relay = CommandRelay { command: String::new() };
     for (sender, want) in [("jörg@bücher.example", "From jörg@bücher.example "), ("a b\r\n@x", "From ab@x ")] {
         let _ = std::fs::remove_file(d.join("alice"));

@@ -108,57 +108,12 @@ pub type BecomeUser = Box<dyn Fn(&Account) -> Result<(), String>>;
 /// root, each append and undo runs in a child process that has become the
 /// recipient first (the mail.local role), so no user's file or directory
 /// is opened with root's rights; the child reports back over a pipe.
-///
-/// The one exception (`direct`), which saves a fork per recipient: the
-/// inbox lies in a root-owned spool directory that nobody else can change
-/// the layout of ([`trusted_dir`]: every ancestor owned by root and
-/// writable by others only with the sticky bit, or by `mail_group`), and
-/// the file opened there (O_NOFOLLOW) is a regular file owned by the
-/// recipient with a single link, checked on the descriptor
-/// (`store::mbox::append_owned`). Writing to it as root then reaches
-/// exactly the bytes the recipient could write; what differs is only that
-/// root is not held to the user's disk quota or the blocks ext4 reserves
-/// for root. Anything else (a home-directory inbox, a file not owned by the
-/// recipient) goes through the child as before.
 pub struct MboxSpool {
     pub inbox: String,
     /// `None`: work in this process (not root, or tests).
     pub become_user: Option<BecomeUser>,
     /// Fork even when not root (tests of the child protocol).
     pub fork_always: bool,
-    /// Root may append to a trusted spool directly (see above).
-    pub direct: bool,
-    /// `mail_group`'s gid: a spool directory writable by it is trusted.
-    pub mail_gid: Option<u32>,
-}
-
-/// Whether no one but root (and `mail_gid`, the MDAs' group) can rename or
-/// replace entries in any directory on the way to `path`, so that names
-/// there mean what root checked. Sticky world-writable directories (like
-/// /tmp or a 1777 spool) qualify: others cannot replace root's or the
-/// recipient's entries in them.
-pub fn trusted_dir(path: &Path, mail_gid: Option<u32>) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    if !path.is_absolute() {
-        return false;
-    }
-    let mut dir = path.parent();
-    while let Some(d) = dir {
-        let Ok(m) = std::fs::symlink_metadata(d) else { return false };
-        let mode = m.mode();
-        let sticky = mode & 0o1000 != 0;
-        if !m.file_type().is_dir() || m.uid() != 0 {
-            return false;
-        }
-        if mode & 0o002 != 0 && !sticky {
-            return false;
-        }
-        if mode & 0o020 != 0 && !sticky && Some(m.gid()) != mail_gid && m.gid() != 0 {
-            return false;
-        }
-        dir = d.parent();
-    }
-    true
 }
 
 fn store_err(e: StoreError) -> String {
@@ -297,20 +252,6 @@ impl MboxSpool {
         }
     }
 
-    /// As root, into a trusted spool (see [`MboxSpool`]): `Ok(None)` when
-    /// the file is not the recipient's alone, so the child must do it.
-    fn append_direct(path: &Path, rcpt: &Account, d: &Delivery<'_>) -> Result<Option<AppendReceipt>, String> {
-        Self::ensure_exists(path, rcpt)?;
-        let from = if d.sender.is_empty() { "MAILER-DAEMON" } else { d.sender };
-        let msg = crate::store::mbox::NewMessage { data: d.message, from, date: d.date, flags: Flags::default(), keywords: &[] };
-        match crate::store::mbox::append_owned(path, std::slice::from_ref(&msg), rcpt.uid) {
-            Ok(r) => Ok(Some(r)),
-            // Refused before anything was written.
-            Err(e) if e.kind == crate::store::ErrorKind::Permission => Ok(None),
-            Err(e) => Err(store_err(e)),
-        }
-    }
-
     fn append_here(path: &Path, rcpt: &Account, d: &Delivery<'_>) -> Result<Words, String> {
         Self::ensure_exists(path, rcpt)?;
         let from = if d.sender.is_empty() { "MAILER-DAEMON" } else { d.sender };
@@ -329,18 +270,6 @@ impl MboxSpool {
 impl Spool for MboxSpool {
     fn append(&mut self, rcpt: &Account, d: &Delivery<'_>) -> Result<Appended, String> {
         let path = expand(&self.inbox, rcpt);
-        if self.direct
-            && self.become_user.is_some()
-            && !self.fork_always
-            && rcpt.uid != 0
-            && nix::unistd::geteuid().is_root()
-            && trusted_dir(&path, self.mail_gid)
-        {
-            if let Some(receipt) = Self::append_direct(&path, rcpt, d)? {
-                // owner None: the undo runs here too (it checks the inode).
-                return Ok(Appended { path, receipt, owner: None });
-            }
-        }
         let w = run_as(rcpt, self.become_user.as_ref(), self.fork_always, || Self::append_here(&path, rcpt, d))?;
         Ok(Appended { path, receipt: words_receipt(w), owner: Some(rcpt.clone()) })
     }
@@ -409,11 +338,7 @@ impl Backend for SystemBackend<'_> {
             use crate::auth::privilege::{drop_to_with, Home};
             drop_to_with(a, mail_gid, Home::Skip).map_err(|e| e.to_string())
         });
-        // `direct` stays off: DESIGN.md has a user's mail touched only with
-        // that user's ids (as Postfix local, Exim appendfile and Dovecot LDA
-        // do), and root would escape the recipient's disk quota. The direct
-        // path is kept, tested, for a future opt-in key.
-        let mut spool = MboxSpool { inbox: self.cfg.inbox.clone(), become_user: Some(become_user), fork_always: false, direct: false, mail_gid };
+        let mut spool = MboxSpool { inbox: self.cfg.inbox.clone(), become_user: Some(become_user), fork_always: false };
         let mut relay = CommandRelay { command: self.cfg.relay_command.clone().unwrap_or_default() };
         deliver_all(&mut spool, &mut relay, d)
     }
@@ -542,7 +467,7 @@ mod tests {
         }
         for (between, undone) in [(Between::Nothing, true), (Between::OtherWriterAppends, false), (Between::Replaced, false)] {
             std::fs::write(&p, &old).unwrap();
-            let mut spool = MboxSpool { inbox: p.display().to_string(), become_user: None, fork_always: false, direct: false, mail_gid: None };
+            let mut spool = MboxSpool { inbox: p.display().to_string(), become_user: None, fork_always: false };
             let msg = b"Return-Path: <s@x>\nSubject: ours\n\nbody\n";
             let a = spool.append(&rcpt[0], &spool_msg(&rcpt, msg)).unwrap();
             assert_eq!(a.receipt.old_size, old.len() as u64);
@@ -567,34 +492,6 @@ mod tests {
             };
             assert_eq!(spool.undo(&a).is_ok(), undone);
             assert_eq!(std::fs::read(&p).unwrap(), expect);
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn trusted_dir_table() {
-        use std::os::unix::fs::PermissionsExt;
-        let root = nix::unistd::geteuid().is_root();
-        let dir = std::env::temp_dir().join(format!("postern-trust-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let set = |m: u32| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(m)).unwrap();
-        // (mode of the spool dir, trusted when we are root and own it)
-        for (mode, want) in [(0o755, true), (0o1777, true), (0o777, false), (0o775, true), (0o2775, true)] {
-            set(mode);
-            // group of a fresh dir under /tmp is root's (0) when root
-            assert_eq!(trusted_dir(&dir.join("alice"), None), want && root, "{mode:o}");
-        }
-        set(0o755);
-        assert!(!trusted_dir(Path::new("relative/alice"), None));
-        if root {
-            let link = dir.join("link");
-            std::os::unix::fs::symlink("/tmp", &link).unwrap();
-            assert!(!trusted_dir(&link.join("alice"), None), "symlinked directory");
-            let user = dir.join("user");
-            std::fs::create_dir(&user).unwrap();
-            std::os::unix::fs::chown(&user, Some(5000), Some(5000)).unwrap();
-            assert!(!trusted_dir(&user.join("alice"), None), "user-owned directory");
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -68,14 +68,7 @@ pub fn append(path: &Path, msgs: &[NewMessage<'_>]) -> Result<(u32, Vec<u32>), S
 /// Open `path` read-write (never through a symlink, creating it 0600 if
 /// `create`) and take both locks, retrying while a rewrite renames a new
 /// file there.
-/// With `owner`, the opened file must belong to that uid and have no
-/// other hard link, checked on the descriptor (so a file swapped in after
-/// any earlier check is caught too).
-fn open_locked(
-    path: &Path,
-    create: bool,
-    owner: Option<u32>,
-) -> Result<(File, lock::Locked), StoreError> {
+fn open_locked(path: &Path, create: bool) -> Result<(File, lock::Locked), StoreError> {
     for _ in 0..5 {
         let file = OpenOptions::new()
             .read(true)
@@ -92,19 +85,6 @@ fn open_locked(
                 ErrorKind::Corrupt,
                 format!("not a regular file: {}", path.display()),
             ));
-        }
-        if let Some(uid) = owner {
-            if fm.uid() != uid || fm.nlink() != 1 {
-                return Err(StoreError::new(
-                    ErrorKind::Permission,
-                    format!(
-                        "not owned by uid {uid} alone (uid {}, {} links): {}",
-                        fm.uid(),
-                        fm.nlink(),
-                        path.display()
-                    ),
-                ));
-            }
         }
         let dup = file.try_clone().map_err(|e| io_error("dup", path, e))?;
         let l = lock::Locked::take(path, dup, true)?;
@@ -124,7 +104,7 @@ fn open_locked(
 /// at `path` is still that inode and exactly `r.new_size` long (see module
 /// doc, step 5). Refusing leaves every byte in place and returns `Err`.
 pub fn undo_append(path: &Path, r: &AppendReceipt) -> Result<(), StoreError> {
-    let (file, _l) = open_locked(path, false, None)?;
+    let (file, _l) = open_locked(path, false)?;
     let m = file.metadata().map_err(|e| io_error("fstat", path, e))?;
     if m.dev() != r.dev || m.ino() != r.ino || m.len() != r.new_size || r.old_size > r.new_size {
         log::warn!(
@@ -171,27 +151,8 @@ pub fn append_with_receipt(
     path: &Path,
     msgs: &[NewMessage<'_>],
 ) -> Result<AppendReceipt, StoreError> {
-    append_checked(path, msgs, None)
-}
-
-/// [`append_with_receipt`] to an existing mailbox that must be owned by
-/// `owner` alone (one link), checked on the opened descriptor: for an MDA
-/// running as root that appends without becoming the user.
-pub fn append_owned(
-    path: &Path,
-    msgs: &[NewMessage<'_>],
-    owner: u32,
-) -> Result<AppendReceipt, StoreError> {
-    append_checked(path, msgs, Some(owner))
-}
-
-fn append_checked(
-    path: &Path,
-    msgs: &[NewMessage<'_>],
-    owner: Option<u32>,
-) -> Result<AppendReceipt, StoreError> {
     super::rewrite::ignore_sigxfsz();
-    let (file, mut l) = open_locked(path, owner.is_none(), owner)?;
+    let (file, mut l) = open_locked(path, true)?;
     append_locked(path, &file, &mut l, msgs)
 }
 
@@ -565,40 +526,6 @@ mod tests {
         let both = std::fs::read(&p).unwrap();
         assert!(undo_append(&p, &r2).is_err());
         assert_eq!(std::fs::read(&p).unwrap(), both);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-}
-
-#[cfg(test)]
-mod owner_tests {
-    use super::*;
-
-    #[test]
-    fn append_owned_checks_the_descriptor() {
-        use std::os::unix::fs::MetadataExt;
-        let dir = std::env::temp_dir().join(format!("postern-owned-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("inbox");
-        let m = NewMessage {
-            data: b"Subject: x\n\nx\n",
-            from: "a@b",
-            date: (0, 0),
-            flags: Default::default(),
-            keywords: &[],
-        };
-        // Missing: never created by append_owned.
-        assert!(append_owned(&p, std::slice::from_ref(&m), 0).is_err());
-        std::fs::write(&p, b"").unwrap();
-        let me = std::fs::metadata(&p).unwrap().uid();
-        assert!(append_owned(&p, std::slice::from_ref(&m), me.wrapping_add(1)).is_err());
-        assert_eq!(std::fs::read(&p).unwrap(), b"");
-        // A second hard link: refused.
-        std::fs::hard_link(&p, dir.join("other")).unwrap();
-        assert!(append_owned(&p, std::slice::from_ref(&m), me).is_err());
-        std::fs::remove_file(dir.join("other")).unwrap();
-        let r = append_owned(&p, std::slice::from_ref(&m), me).unwrap();
-        assert_eq!(r.uids, vec![1]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -90,7 +90,7 @@ mod lock;
 mod rewrite;
 mod scan;
 
-pub use append::{append, append_owned, append_with_receipt, undo_append, AppendReceipt};
+pub use append::{append, append_with_receipt, undo_append, AppendReceipt};
 pub(crate) use rewrite::pseudo_message;
 
 use super::{ErrorKind, Flags, StoreError};
